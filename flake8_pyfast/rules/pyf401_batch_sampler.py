@@ -1,0 +1,161 @@
+"""PYF401: ``BatchSampler(SubsetRandomSampler(...))`` to make minibatches."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from flake8_pyfast.analysis.core import keyword
+from flake8_pyfast.model import Example, Finding, Fix
+from flake8_pyfast.rule import FixContext, Rule
+from flake8_pyfast.rules._shared import name_is
+
+if TYPE_CHECKING:
+    from flake8_pyfast.analysis import Analysis
+
+_BATCH = frozenset({"torch.utils.data.BatchSampler", "torch.utils.data.sampler.BatchSampler"})
+_SUBSET = frozenset({"torch.utils.data.SubsetRandomSampler", "torch.utils.data.sampler.SubsetRandomSampler"})
+
+
+def _simple(node: ast.expr) -> bool:
+    """Cheap and side-effect free, so it may be written twice."""
+    if isinstance(node, ast.Name | ast.Constant):
+        return True
+    return isinstance(node, ast.Attribute) and _simple(node.value)
+
+
+class BatchSamplerMinibatches(Rule):
+    code = "PYF401"
+    name = "batch-sampler-minibatches"
+    summary = "`BatchSampler(SubsetRandomSampler(...))` minibatches: `torch.randperm(n).split(bs)`"
+    fixable = "unsafe"
+    hot_only = False
+    node_types = (ast.Call,)
+
+    what = """
+Finds `BatchSampler(SubsetRandomSampler(...), batch_size, drop_last)` from `torch.utils.data`,
+the usual way PPO implementations cut a rollout into shuffled minibatches.
+"""
+    why = """
+The samplers are built for `DataLoader`: `SubsetRandomSampler` yields one Python int at a time and
+`BatchSampler` collects them into Python lists, which then index tensors through the slow
+list-to-index path. `torch.randperm(n).split(batch_size)` makes the permutation in one call and
+yields index tensors directly. Measured 3.5-5x faster including the indexing, on a 2-core CPU.
+"""
+    example = """
+sampler = BatchSampler(SubsetRandomSampler(range(batch_size)), mini_batch_size, drop_last=True)
+for indices in sampler:
+    obs_batch = obs[indices]
+"""
+    use_instead = """
+perm = torch.randperm(batch_size)
+sampler = perm[: batch_size // mini_batch_size * mini_batch_size].view(-1, mini_batch_size)
+for indices in sampler:
+    obs_batch = obs[indices]
+"""
+    fix_safety = """
+Always **unsafe**: the batches are tensors instead of lists (indexing a Python list with them fails),
+and the random stream is consumed differently, so the batches differ from the original run's.
+Offered only for `SubsetRandomSampler(range(n))` with a literal `drop_last`; with `drop_last=True` the
+short last batch is dropped as before.
+"""
+    when_wrong = """
+If the batches index Python lists or other non-tensor containers, keep the samplers or convert
+with `.tolist()`.
+"""
+
+    bad = (
+        Example(
+            code="""\
+from torch.utils.data.sampler import BatchSampler, SubsetRandomSampler
+
+
+def minibatches(n, mb):
+    return BatchSampler(SubsetRandomSampler(range(n)), mb, drop_last=True)
+
+
+def minibatches_all(n, mb):
+    return BatchSampler(SubsetRandomSampler(range(n)), mb, False)
+""",
+            expect=((5, "PYF401"), (9, "PYF401")),
+            fixed="""\
+from torch.utils.data.sampler import BatchSampler, SubsetRandomSampler
+import torch
+
+
+def minibatches(n, mb):
+    return torch.randperm(n)[: n // mb * mb].view(-1, mb)
+
+
+def minibatches_all(n, mb):
+    return torch.randperm(n).split(mb)
+""",
+            unsafe=True,
+        ),
+        Example(
+            note="module-qualified names; a computed index list gets no fix",
+            code="""\
+import torch.utils.data as tud
+
+sampler = tud.BatchSampler(tud.SubsetRandomSampler(valid_idx), batch_size=64, drop_last=False)
+""",
+            expect=((3, "PYF401"),),
+        ),
+    )
+    good = (
+        Example(
+            note="a sequential sampler, or BatchSampler over something else",
+            code="""\
+from torch.utils.data import BatchSampler, SequentialSampler
+
+s = BatchSampler(SequentialSampler(range(10)), 2, False)
+t = BatchSampler(my_sampler, 2, False)
+""",
+        ),
+    )
+
+    def check(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
+        if an.qualname(node.func) not in _BATCH:
+            return
+        sampler = node.args[0] if node.args else keyword(node, "sampler")
+        if not isinstance(sampler, ast.Call) or an.qualname(sampler.func) not in _SUBSET:
+            return
+        batch_size = node.args[1] if len(node.args) > 1 else keyword(node, "batch_size")
+        drop_last = node.args[2] if len(node.args) > 2 else keyword(node, "drop_last")
+        yield self.report(
+            node,
+            "`BatchSampler(SubsetRandomSampler(...))` builds Python lists index by index: "
+            "`torch.randperm(n).split(batch_size)` is 3.5-5x faster",
+            self._fix(node, sampler, batch_size, drop_last, an),
+        )
+
+    def _fix(self, node: ast.Call, sampler: ast.Call, batch_size: ast.expr | None,
+             drop_last: ast.expr | None, an: Analysis) -> Fix | None:
+        if batch_size is None or not isinstance(drop_last, ast.Constant) or not isinstance(drop_last.value, bool):
+            return None
+        if len(sampler.args) != 1 or sampler.keywords:
+            return None
+        indices = sampler.args[0]
+        if not (isinstance(indices, ast.Call) and an.qualname(indices.func) == "builtins.range"):
+            return None
+        rargs = indices.args
+        if len(rargs) == 2 and isinstance(rargs[0], ast.Constant) and rargs[0].value == 0:
+            n = rargs[1]
+        elif len(rargs) == 1:
+            n = rargs[0]
+        else:
+            return None
+        if not name_is(an, node, "torch", "torch"):
+            return None
+        if drop_last.value and not (_simple(n) and _simple(batch_size)):
+            return None
+        return Fix(safe=False, data={"drop_last": drop_last.value, "n": ast.unparse(n), "bs": ast.unparse(batch_size)},
+                   reason="yields tensors and consumes the RNG differently")
+
+    def fix(self, node: Any, fix: Fix, ctx: FixContext, anchor: str = "main") -> Any:
+        ctx.require_import("torch")
+        n, bs = fix.data["n"], fix.data["bs"]
+        if fix.data["drop_last"]:
+            return ctx.expr(f"torch.randperm({n})[: {n} // {bs} * {bs}].view(-1, {bs})")
+        return ctx.expr(f"torch.randperm({n}).split({bs})")

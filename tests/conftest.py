@@ -1,0 +1,48 @@
+"""Shared fixtures: every rule example becomes a test case (see test_rule_examples.py)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from flake8_pyfast.model import Example  # noqa: E402
+from flake8_pyfast.rules import all_rules  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Case:
+    code: str  # the rule's code
+    kind: str  # "bad" or "good"
+    index: int
+    example: Example
+
+    @property
+    def id(self) -> str:
+        return f"{self.code}-{self.kind}{self.index}"
+
+
+def all_cases() -> list[Case]:
+    cases = []
+    for rule in all_rules():
+        for kind, examples in (("bad", rule.bad), ("good", rule.good)):
+            for i, ex in enumerate(examples):
+                cases.append(Case(rule.code, kind, i, ex))
+    return cases
+
+
+CASES = all_cases()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", CASES, ids=[c.id for c in CASES])
+    if "fix_case" in metafunc.fixturenames:
+        fixable = [c for c in CASES if c.example.fixed is not None]
+        metafunc.parametrize("fix_case", fixable, ids=[c.id for c in fixable])
