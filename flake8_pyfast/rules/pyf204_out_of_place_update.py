@@ -33,8 +33,8 @@ def _same(a: object, b: object) -> bool:
         return False
     if isinstance(a, ast.AST):
         return all(_same(getattr(a, f, None), getattr(b, f, None)) for f in a._fields if f != "ctx")
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
