@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flake8_pyfast.analysis.heat import DEFAULT_COLD_FUNCTIONS, DEFAULT_HOT_FUNCTIONS
-from flake8_pyfast.model import Finding
+from flake8_pyfast.model import Finding, Fix
 from flake8_pyfast.rule import Rule
 
 #: a module mentioning none of these cannot hold a finding; it costs one substring scan
@@ -113,6 +113,13 @@ def _char_col(lines: Sequence[str], line: int, col: int) -> int:
 def _char_columns(f: Finding, lines: Sequence[str]) -> Finding:
     col = _char_col(lines, f.line, f.col)
     end = _char_col(lines, f.end_line, f.end_col)
-    if col == f.col and end == f.end_col:
+    fix = f.fix
+    if fix is not None and fix.data.get("anchors"):
+        anchors = [
+            (tag, kind, line, _char_col(lines, line, c), end_line, _char_col(lines, end_line, ec))
+            for tag, kind, line, c, end_line, ec in fix.data["anchors"]
+        ]
+        fix = Fix(fix.safe, {**fix.data, "anchors": anchors}, fix.reason)
+    if col == f.col and end == f.end_col and fix is f.fix:
         return f
-    return Finding(f.code, f.message, f.line, col, f.end_line, end, f.node_type, f.fix)
+    return Finding(f.code, f.message, f.line, col, f.end_line, end, f.node_type, fix)

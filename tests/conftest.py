@@ -46,3 +46,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "fix_case" in metafunc.fixturenames:
         fixable = [c for c in CASES if c.example.fixed is not None]
         metafunc.parametrize("fix_case", fixable, ids=[c.id for c in fixable])
+    if "run_case" in metafunc.fixturenames:
+        runnable = [c for c in CASES if c.example.fixed is not None and c.example.run and not c.example.unsafe]
+        metafunc.parametrize("run_case", runnable, ids=[c.id for c in runnable])

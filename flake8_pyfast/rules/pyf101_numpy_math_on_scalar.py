@@ -114,9 +114,6 @@ def step(self, action):
 """,
             expect=((6, "PYF101"),),
             fixed="""\
-import numpy as np
-
-
 def step(self, action):
     ratio = float(action[0])
     if abs(ratio) < 0.01:
@@ -140,9 +137,6 @@ def rewards(dists):
 """,
             expect=((8, "PYF101"),),
             fixed="""\
-import numpy as np
-
-
 def rewards(dists):
     out = []
     for d in dists:
@@ -166,7 +160,6 @@ def compute_reward(self, gx: float):
 """,
             expect=((7, "PYF101"),),
             fixed="""\
-import numpy as np
 import pybullet as p
 import math
 
@@ -187,7 +180,6 @@ for step in range(1000):
 """,
             expect=((4, "PYF101"),),
             fixed="""\
-import numpy as np
 import math
 
 for step in range(1000):
@@ -212,7 +204,6 @@ class Walker:
 """,
             expect=((11, "PYF101"), (11, "PYF101")),
             fixed="""\
-import numpy as np
 import math
 
 

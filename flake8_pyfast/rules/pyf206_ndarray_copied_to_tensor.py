@@ -27,7 +27,8 @@ class NdarrayCopiedToTensor(Rule):
 
     what = """
 Finds `torch.tensor(a)`, `torch.Tensor(a)` and `torch.FloatTensor(a)` where `a` is known to be
-a NumPy array, in code that runs every step.
+a NumPy array, in code that runs every step. With `device=` the copy is needed anyway, so that
+form is left alone.
 """
     why = """
 `torch.tensor` always copies, and the legacy constructors go through a slow generic path that
@@ -113,6 +114,7 @@ for t in range(10):
     a = torch.tensor([1.0, 2.0])
     b = torch.tensor(obs)
     c = torch.tensor(np.zeros(3), requires_grad=True)
+    d = torch.tensor(np.zeros(3), dtype=torch.float32, device="cuda")
 """,
             expect=((6, "PYF201"),),  # the list is PYF201's business, not this rule's
         ),
@@ -122,8 +124,8 @@ for t in range(10):
         q = an.qualname(node.func)
         if q not in _CONSTRUCTORS or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             return
-        if any(kw.arg not in ("dtype", "device") for kw in node.keywords):
-            return
+        if any(kw.arg != "dtype" for kw in node.keywords):
+            return  # device=: the copy to the device is needed anyway (PYF205 covers create-then-move)
         if q != "torch.tensor" and node.keywords:
             return
         if not an.kind(node.args[0]).is_ndarray:
@@ -136,8 +138,7 @@ for t in range(10):
         fix = None
         if prefix is not None:
             fix = Fix(safe=False, data={"prefix": prefix, "cast": _CONSTRUCTORS[q],
-                                        "dtype": keyword(node, "dtype") is not None,
-                                        "device": keyword(node, "device") is not None},
+                                        "dtype": keyword(node, "dtype") is not None},
                       reason="the tensor shares the array's memory")
         yield self.report(
             node,
@@ -151,9 +152,7 @@ for t in range(10):
         out = ctx.expr(f"{data['prefix']}.from_numpy({{a}})", a=node.args[0].value)
         if data["cast"]:
             out = ctx.expr(f"{{x}}.{data['cast']}()", x=out)
-        kws = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
-        if data["device"] and data["dtype"]:
-            out = ctx.expr("{x}.to(device={d}, dtype={t})", x=out, d=kws["device"], t=kws["dtype"])
-        elif data["device"] or data["dtype"]:
-            out = ctx.expr("{x}.to({v})", x=out, v=kws["device" if data["device"] else "dtype"])
+        if data["dtype"]:
+            dtype = next(a.value for a in node.args if a.keyword is not None and a.keyword.value == "dtype")
+            out = ctx.expr("{x}.to({v})", x=out, v=dtype)
         return out

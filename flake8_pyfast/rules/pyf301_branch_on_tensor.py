@@ -107,7 +107,8 @@ import torch
 def clip_grads(params, max_norm):
     total_norm = torch.norm(torch.stack([torch.norm(p.grad) for p in params]))
     clip_coef = max_norm / (total_norm + 1e-6)
-    if clip_coef < 1:
+    # scale only when the norm is too large
+    if clip_coef < 1:  # sync
         for p in params:
             p.grad.mul_(clip_coef)
     return total_norm
@@ -116,7 +117,7 @@ def clip_grads(params, max_norm):
 def step(self):
     clip_grads(self.params, 0.5)
 """,
-            expect=((7, "PYF301"),),
+            expect=((8, "PYF301"),),
             fixed="""\
 import torch
 
@@ -124,7 +125,8 @@ import torch
 def clip_grads(params, max_norm):
     total_norm = torch.norm(torch.stack([torch.norm(p.grad) for p in params]))
     clip_coef = max_norm / (total_norm + 1e-6)
-    clip_coef = torch.clamp(clip_coef, max=1.0)
+    # scale only when the norm is too large
+    clip_coef = torch.clamp(clip_coef, max=1.0)  # sync
     for p in params:
         p.grad.mul_(clip_coef)
     return total_norm
@@ -228,7 +230,10 @@ for t in range(100):
 
     def fix(self, node: Any, fix: Fix, ctx: FixContext, anchor: str = "main") -> Any:
         c = fix.data["c"]
+        if any(line.comment is not None for line in node.body.footer):
+            return None  # a comment closing the block would have nowhere to go
         ctx.require_import("torch")
         clamp = ctx.stmt(f"{c} = torch.clamp({c}, max=1.0)")
-        clamp = clamp.with_changes(leading_lines=node.leading_lines)
+        # the `if` line's own comment moves to the clamp that replaces it
+        clamp = clamp.with_changes(leading_lines=node.leading_lines, trailing_whitespace=node.body.header)
         return ctx.flatten([clamp, *node.body.body])

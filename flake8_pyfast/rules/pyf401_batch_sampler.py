@@ -80,7 +80,6 @@ def minibatches_all(n, mb):
 """,
             expect=((5, "PYF401"), (9, "PYF401")),
             fixed="""\
-from torch.utils.data.sampler import BatchSampler, SubsetRandomSampler
 import torch
 
 
