@@ -249,7 +249,7 @@ def fix_source(source: str, selection: Selection | None = None, *, unsafe: bool 
     selection = selection or Selection()
     current = source
     applied: list[Finding] = []
-    tree = _parse(current, path)
+    tree = original_tree = _parse(current, path)
     findings = lint(current, selection, settings, path, tree)
     for _ in range(MAX_PASSES):
         todo = [f for f in findings if wanted(f, unsafe)]
@@ -262,7 +262,7 @@ def fix_source(source: str, selection: Selection | None = None, *, unsafe: bool 
         applied.extend(done)
         current, findings = new, after
     if applied and not (path or "").endswith("__init__.py"):
-        pruned = _drop_unused_imports(source, current)
+        pruned = _drop_unused_imports(original_tree, current, tree)
         if pruned != current:
             tree, findings = _verify(pruned, findings, [], selection, settings, path)
             current = pruned
@@ -370,11 +370,10 @@ def _apply(source: str, tree: ast.Module, todo: Sequence[Finding]) -> tuple[str,
     stmts = _Statements(tree)
     lines = source.splitlines(keepends=True)
     while todo:
-        new, done, imports = _apply_once(lines, stmts, todo)
+        new, done, imports, lost = _apply_once(lines, stmts, todo)
         if imports:
             new = _add_imports(new, imports)
         drop = {i for i, f in enumerate(todo) if i in done and done[i] != _anchors(f)}
-        lost = _lost_comments(source, new)
         if lost:
             blamed = {i for i, f in enumerate(todo) if i in done and any(_covers(f, ln) for ln in lost)}
             drop |= blamed or set(done)
@@ -413,11 +412,14 @@ def _newline(line: str) -> str:
     return "\r\n" if line.endswith("\r\n") else "\r" if line.endswith("\r") else "\n"
 
 
-def _apply_once(lines: list[str], stmts: _Statements,
-                todo: Sequence[Finding]) -> tuple[str, dict[int, set[str]], list[tuple[str, str | None]]]:
+def _apply_once(lines: list[str], stmts: _Statements, todo: Sequence[Finding]
+                ) -> tuple[str, dict[int, set[str]], list[tuple[str, str | None]], set[int]]:
+    """One traversal per chunk. Returns the new text, the anchors each finding's fix rewrote, the
+    imports the fixes need, and the lines (of the input) whose comments a rewrite lost."""
     rules = {r.code: r for r in all_rules()}
     done: dict[int, set[str]] = {}
     imports: list[tuple[str, str | None]] = []
+    lost: set[int] = set()
     out = list(lines)
     for start, end, numbers in reversed(_chunks(stmts, todo)):
         while True:
@@ -459,9 +461,11 @@ def _apply_once(lines: list[str], stmts: _Statements,
         for item in ctx.imports:
             if item not in imports:
                 imports.append(item)
-        new_text = new_module.code[len(header):]
-        out[start - 1:end] = [new_text]
-    return "".join(out), done, imports
+        new_code = new_module.code
+        offset = start - 1 - (1 if header else 0)
+        lost |= {line + offset for line in _lost_comments(header + text, new_code)}
+        out[start - 1:end] = [new_code[len(header):]]
+    return "".join(out), done, imports, lost
 
 
 #: imports a fix may leave unused and that are safe to drop (no side effects worth keeping)
@@ -483,10 +487,9 @@ def _exported(tree: ast.Module) -> set[str]:
     return names
 
 
-def _drop_unused_imports(original: str, fixed: str) -> str:
+def _drop_unused_imports(original: ast.Module, fixed: str, tree: ast.Module) -> str:
     """Remove top-level imports of ``_PRUNABLE`` modules that only the fixes stopped using."""
-    before = _loads(ast.parse(original))
-    tree = ast.parse(fixed)
+    before = _loads(original)
     after = _loads(tree)
     exported = _exported(tree)
     lines = fixed.splitlines(keepends=True)
