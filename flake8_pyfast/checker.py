@@ -56,7 +56,10 @@ def lint_tree(
         for rule in active:
             for node_type in rule.node_types:
                 for node in an.collected[node_type]:
-                    found.extend(rule.check(node, an))
+                    try:
+                        found.extend(rule.check(node, an))
+                    except RecursionError:
+                        continue  # an expression too deep to reason about: no finding there, go on
     finally:
         an.release()  # findings hold no nodes; let the tree be freed by reference counting
     found = _apply_supersedes(found, active)

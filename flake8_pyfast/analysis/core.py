@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from flake8_pyfast.checker import Settings
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+#: how deep kind inference may recurse (expressions deeper than this are "unknown"); well below
+#: Python's recursion limit, which the rules' own recursion also needs
+MAX_DEPTH = 150
 _MIXED = "<mixed>"
 
 
@@ -89,6 +92,9 @@ class Analysis:
         self._busy: set[int] = set()
         self._hits: set[int] = set()
         self._assume: dict[int, Kind] = {}
+        #: results that hold only under the current assumptions (see ``kind``), per generation
+        self._tentative: dict[int, tuple[int, Kind, frozenset[int]]] = {}
+        self._generation = 0
         self._reach_cache: dict[int, list[Binding]] = {}
         self._qual_cache: dict[tuple[int, str], str | None] = {}
         self._node_qual: dict[int, str | None] = {}
@@ -104,7 +110,7 @@ class Analysis:
         self.classes.clear()
         self.collected.clear()
         for cache in (self._kind_cache, self._reach_cache, self._qual_cache, self._node_qual,
-                      self._attr_cache, self._assume):
+                      self._attr_cache, self._assume, self._tentative):
             cache.clear()
         self.tables = ScopeBuilder(frozenset()).tables
 
@@ -201,32 +207,31 @@ class Analysis:
         use_loops: tuple[ast.AST, ...] = info.loops if info is not None else ()
         if isinstance(stmt, ast.While) and self._under(node, stmt.test, stmt):
             use_loops = use_loops + (stmt,)
-        cands: list[tuple[Binding, ast.AST | None]] = []
+        # bindings come in source order. A binding "kills" the ones before it when it runs on every
+        # path to the use: it sits in one of the use's enclosing blocks and precedes the use.
+        block_set = set(use_blocks)
+        killer = None
+        for k in bindings:
+            if k.pos <= use_pos and k.blocks and k.blocks[-1] in block_set:
+                killer = k  # the last one wins
+        out: list[Binding] = []
         for b in bindings:
-            if b.pos <= use_pos:
-                cands.append((b, None))
-            else:
-                for candidate_loop in reversed(use_loops):
-                    if candidate_loop in b.loops:
-                        cands.append((b, candidate_loop))
-                        break
-        killers = [k for k in bindings if k.pos <= use_pos and k.blocks and k.blocks[-1] in use_blocks]
-        out = []
-        for b, loop in cands:
-            killed = False
-            for k in killers:
-                if k is b:
+            if b.pos <= use_pos and (killer is None or b is killer or b.pos > killer.pos):
+                out.append(b)
+        # bindings after the use reach it through a loop's back edge, unless a killer inside that loop
+        # runs first, or a later binding in the same iteration rebinds on every path
+        later = [b for b in bindings if b.pos > use_pos]
+        if later and use_loops:
+            seen: dict[ast.AST, set[int]] = {}  # loop -> blocks that hold a later rebinding
+            for b in reversed(later):
+                loop = next((lp for lp in reversed(use_loops) if lp in b.loops), None)
+                if loop is None or (killer is not None and loop in killer.loops):
                     continue
-                if (loop is None and b.pos < k.pos) or (loop is not None and loop in k.loops):
-                    killed = True
-                    break
-            if not killed and loop is not None:
-                # rebound later in the same iteration, on every path back to the loop head
-                killed = any(
-                    k is not b and k.pos > b.pos and loop in k.loops and k.blocks and k.blocks[-1] in b.blocks
-                    for k in bindings
-                )
-            if not killed:
+                blocks_here = seen.setdefault(loop, set())
+                if any(blk in blocks_here for blk in b.blocks):
+                    continue  # rebound later in the same iteration
+                if b.blocks:
+                    blocks_here.add(b.blocks[-1])
                 out.append(b)
         return out
 
@@ -315,9 +320,15 @@ class Analysis:
         k = self._kind_cache.get(key)
         if k is not None:
             return k
+        tentative = self._tentative.get(key)
+        if tentative is not None and tentative[0] == self._generation:
+            self._hits |= tentative[2]  # still depends on those assumptions
+            return tentative[1]
         if key in self._busy:
             self._hits.add(key)
             return self._assume.get(key, BOTTOM)
+        if len(self._busy) > MAX_DEPTH:
+            return UNKNOWN  # a pathologically deep expression: say nothing rather than recurse on
         self._busy.add(key)
         outer_hits = self._hits
         self._hits = set()
@@ -328,6 +339,7 @@ class Analysis:
                     break
                 self._hits.discard(key)
                 self._assume[key] = k
+                self._generation += 1
                 k2 = self._kind(node)
                 if k2 == k:
                     self._hits.discard(key)
@@ -336,14 +348,17 @@ class Analysis:
             else:
                 if key in self._hits:
                     k = UNKNOWN
-            self._assume.pop(key, None)
+            if self._assume.pop(key, None) is not None:
+                self._generation += 1
             self._hits.discard(key)
             inner_hits = self._hits
         finally:
             self._busy.discard(key)
             self._hits = outer_hits
         if inner_hits:
-            outer_hits |= inner_hits  # depends on an assumption still being solved: do not cache
+            # depends on an assumption still being solved: remember it only while nothing changes
+            outer_hits |= inner_hits
+            self._tentative[key] = (self._generation, k, frozenset(inner_hits))
         elif k.base != BOTTOM.base:
             self._kind_cache[key] = k
         return k

@@ -258,22 +258,45 @@ class ScopeBuilder:
         handler(self, node)
 
     def _generic(self, node: ast.AST) -> None:
-        fields = _CHILD_FIELDS.get(type(node))
-        if fields is None:
-            fields = _child_fields(type(node))
+        """Visit ``node``'s children without recursion: an expression 5,000 levels deep (a long
+        ``a + b + ...`` chain in generated code) must not hit Python's recursion limit. Only nodes
+        that open a scope or bind names go through their own (recursive) handlers."""
         parents = self._parent
-        for field in fields:
-            value = getattr(node, field, None)
-            if value is None:
-                continue
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, ast.AST):
-                        parents[id(item)] = node
-                        self._visit(item)
-            elif isinstance(value, ast.AST):
-                parents[id(value)] = node
-                self._visit(value)
+        interest, collected = self.interest, self.collected
+        names = self.tables.node_scope
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            fields = _CHILD_FIELDS.get(type(current))
+            if fields is None:
+                fields = _child_fields(type(current))
+            children: list[ast.AST] = []
+            for field in fields:
+                value = getattr(current, field, None)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    children.extend(item for item in value if isinstance(item, ast.AST))
+                elif isinstance(value, ast.AST):
+                    children.append(value)
+            for child in reversed(children):
+                parents[id(child)] = current
+                cls = type(child)
+                if cls in interest:
+                    collected[cls].append(child)
+                if cls is ast.Name:
+                    names[id(child)] = self._scope
+                    self.v_Name(child)
+                    continue
+                if cls is ast.Call:
+                    self._scope.calls.append(child)  # type: ignore[arg-type]
+                    stack.append(child)
+                    continue
+                handler = _HANDLERS.get(cls) or _handler_for(cls)
+                if handler is ScopeBuilder._generic:
+                    stack.append(child)
+                else:
+                    handler(self, child)
 
     def _tag(self, node: ast.AST, scope: Scope | None = None) -> None:
         self.tables.node_scope[id(node)] = scope or self._scope
@@ -566,7 +589,7 @@ class ScopeBuilder:
     # -- expressions -----------------------------------------------------------------------
     def v_Name(self, node: ast.Name) -> None:
         self.tables.node_scope[id(node)] = self._scope  # names are what rules resolve most
-        if isinstance(node.ctx, ast.Load):
+        if type(node.ctx) is ast.Load:
             self._scope.loads.setdefault(node.id, []).append(node)
         elif isinstance(node.ctx, ast.Store):  # a target we did not model: bind, know nothing
             self._bind(node.id, "other", None, (node.lineno, node.col_offset), node=node)

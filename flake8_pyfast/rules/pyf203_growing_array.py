@@ -105,13 +105,14 @@ import torch
 
 
 def rollout(env, policy, num_steps):
-    obs_list = []
+    obs_list, rewards = [], []
     for t in range(num_steps):
-        obs = env.step(policy(obs))
+        obs, r = env.step(policy(obs))
         obs_list.append(obs)
-    return torch.stack(obs_list)
+        rewards.append(r)
+    return torch.stack(obs_list), np.array(rewards)
 """,
-            expect=((10, "PYF203"),),
+            expect=((11, "PYF203"), (11, "PYF203")),
         ),
         Example(
             note="an attribute that grows every step",
@@ -206,7 +207,12 @@ arr = np.array(xs)
         if len(bindings) != 1:
             return
         b = bindings[0]
-        if b.how != "assign" or b.path or not isinstance(b.value, ast.List) or b.value.elts:
+        value = b.value
+        if b.how == "assign" and len(b.path) == 1 and isinstance(value, ast.Tuple | ast.List) and b.path[0] is not None:
+            value = value.elts[b.path[0]] if b.path[0] < len(value.elts) else None  # a, b = [], []
+        elif b.path:
+            return
+        if b.how != "assign" or not isinstance(value, ast.List) or value.elts:
             return
         init = b.stmt
         conv_stmt = an.stmt_of(node)
