@@ -284,7 +284,7 @@ class ScopeBuilder:
                 cls = type(child)
                 if cls in interest:
                     collected[cls].append(child)
-                if cls is ast.Name:
+                if isinstance(child, ast.Name):
                     names[id(child)] = self._scope
                     self.v_Name(child)
                     continue
