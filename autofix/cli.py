@@ -8,7 +8,6 @@ internal errors. Every file is processed even when others fail.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from autofix.config import Config, ConfigError, find_pyproject, load_config
+from autofix.diff import unified_diff
 from autofix.engine import FixError, SourceError, fix_source
 from autofix.files import FileError, SourceFile, decode, discover, read_source, write_atomic
 from autofix.selection import Selection, SelectionError, check_codes
@@ -71,7 +71,7 @@ def process(path: str, options: Options, src: SourceFile | None = None) -> FileR
         return report
     report.fixed_text = outcome.fixed
     if options.mode == "diff":
-        report.diff = "".join(difflib.unified_diff(
+        report.diff = "".join(unified_diff(
             src.text.splitlines(keepends=True), outcome.fixed.splitlines(keepends=True),
             fromfile=f"a/{path}", tofile=f"b/{path}",
         ))

@@ -69,6 +69,12 @@ def decode(raw: bytes, path: Path | str = "<stdin>") -> SourceFile:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
+        if "invalid or missing encoding declaration" in str(exc):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise FileError(f"not valid UTF-8 at byte {bad.start}, and no `# -*- coding: ... -*-` line "
+                                "says otherwise") from None
         raise FileError(f"bad encoding declaration: {exc}") from None
     bom = raw.startswith(codecs.BOM_UTF8)
     if encoding == "utf-8-sig":
@@ -77,25 +83,29 @@ def decode(raw: bytes, path: Path | str = "<stdin>") -> SourceFile:
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise FileError(
-            f"not valid {encoding} at byte {exc.start} (add a `# -*- coding: ... -*-` line if the file uses "
-            "another encoding)"
-        ) from None
+        if encoding == "utf-8":
+            raise FileError(f"not valid UTF-8 at byte {exc.start}, and no `# -*- coding: ... -*-` line says "
+                            "otherwise") from None
+        raise FileError(f"not valid {encoding} (as its coding line declares) at byte {exc.start}") from None
     except LookupError:
         raise FileError(f"unknown encoding {encoding!r} in the coding declaration") from None
     return SourceFile(Path(path), text, encoding, bom, raw)
 
 
 def write_atomic(src: SourceFile, text: str) -> None:
-    """Replace ``src.path`` with ``text``; refuse if the file changed since it was read."""
-    path = src.path
+    """Replace ``src.path`` with ``text``; refuse if the file changed since it was read.
+
+    A symlink is written through: its target is replaced and the link stays a link (renaming
+    over the link itself would turn it into a copy).
+    """
+    path = src.path.resolve()
     data = src.encode(text)
     try:
         st = os.stat(path)
     except FileNotFoundError:
         raise FileError("deleted before the fix could be written") from None
-    if not os.access(path, os.W_OK):
-        raise FileError("read-only: not changed")
+    if not os.access(path, os.W_OK) or not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise FileError("read-only: not changed")  # mode bits count even for root, who may write anyway
     if path.read_bytes() != src.raw:
         raise FileError("changed on disk while pyfast was running: not overwritten")
     directory = path.parent

@@ -107,6 +107,13 @@ def write_plot(report: CheckReport, path: Path) -> None:
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_yticks(ys, labels)
     ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 20, 50, 100)
+             if min(values + [1.0]) / 1.5 <= t <= max(values + [1.0]) * 1.5]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("speedup (baseline time / fixed time), median and 95% bootstrap CI")
     env = report.environment
     ax.set_title(f"pyfast-check: {report.options.workload} on {env['device']} ({env['cpu']}, "

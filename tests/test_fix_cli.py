@@ -257,3 +257,52 @@ def test_pre_commit_hooks_are_declared():
     assert set(ids) == {"pyfast-fix", "pyfast"}
     assert "--check" in ids["pyfast"]["entry"] and "--check" not in ids["pyfast-fix"]["entry"]
     assert all(h["entry"].startswith("pyfast-fix --no-default-path") for h in hooks)
+
+
+def test_fast_diff_matches_difflib():
+    import difflib
+    import random
+
+    from autofix.diff import unified_diff
+
+    rng = random.Random(0)
+    for _ in range(200):
+        a = [f"line {rng.randint(0, 30)}\n" for _ in range(rng.randint(0, 60))]
+        b = list(a)
+        for _ in range(rng.randint(0, 8)):
+            op = rng.choice(("insert", "delete", "replace"))
+            k = rng.randint(0, len(b))
+            if op == "insert":
+                b.insert(k, f"new {rng.randint(0, 5)}\n")
+            elif b and k < len(b):
+                if op == "delete":
+                    del b[k]
+                else:
+                    b[k] = f"changed {rng.randint(0, 5)}\n"
+        ours = "".join(unified_diff(a, b, "a/x", "b/x"))
+        # both are valid diffs of a into b: applying ours must give b, and it is empty exactly when theirs is
+        theirs = "".join(difflib.unified_diff(a, b, "a/x", "b/x"))
+        assert (ours == "") == (theirs == "")
+        assert _apply_unified(a, ours) == b
+
+
+def _apply_unified(a, diff):
+    import re
+
+    out, at = [], 0
+    lines = diff.splitlines(keepends=True)[2:]
+    for line in lines:
+        m = re.match(r"@@ -(\d+)(?:,(\d+))? \+", line)
+        if m:
+            start = int(m.group(1)) - (0 if m.group(2) == "0" else 1)
+            out.extend(a[at:start])
+            at = start
+        elif line.startswith(" "):
+            out.append(line[1:])
+            at += 1
+        elif line.startswith("-"):
+            at += 1
+        elif line.startswith("+"):
+            out.append(line[1:])
+    out.extend(a[at:])
+    return out
