@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
     mode.add_argument("--check", action="store_true", help="write nothing; say which files would change")
-    ap.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+    ap.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N",
                     help="processes to use (default: all cores)")
     ap.add_argument("--output-format", choices=("text", "json", "github"), default="text")
     ap.add_argument("--stdin-filename", metavar="NAME",
@@ -138,7 +138,8 @@ def _codes(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _jobs(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1 (also used by ``pyfast-check``)."""
     try:
         n = int(text)
     except ValueError:

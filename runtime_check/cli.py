@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from autofix.cli import positive_int
 from flake8_pyfast import __version__
 
 
@@ -26,10 +27,10 @@ def _run_parser() -> argparse.ArgumentParser:
                     "Subcommands: `pyfast-check doctor`, `pyfast-check compare FILE::FUNCTION`.",
     )
     ap.add_argument("--quick", action="store_true", help="fewer rounds and shorter epochs (under 3 minutes)")
-    ap.add_argument("--rounds", type=_positive, help="rounds (fresh process pairs) per variant (default 8, quick 4)")
-    ap.add_argument("--epochs", type=_positive, help="measured epoch pairs per round (default 6, quick 4)")
-    ap.add_argument("--steps", type=_positive, help="environment steps per epoch (default 256)")
-    ap.add_argument("--threads", type=_positive, default=1, help="torch threads in every run (default 1)")
+    ap.add_argument("--rounds", type=positive_int, help="rounds (fresh process pairs) per variant (default 8, quick 4)")
+    ap.add_argument("--epochs", type=positive_int, help="measured epoch pairs per round (default 6, quick 4)")
+    ap.add_argument("--steps", type=positive_int, help="environment steps per epoch (default 256)")
+    ap.add_argument("--threads", type=positive_int, default=1, help="torch threads in every run (default 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda[:N]")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
@@ -40,16 +41,6 @@ def _run_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--version", action="version", version=f"pyfast-check {__version__}")
     return ap
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,7 +131,7 @@ def _compare(argv: list[str]) -> int:
     )
     ap.add_argument("target", metavar="FILE::FUNCTION")
     ap.add_argument("--setup", default="", help="Python code that sets `args` (a tuple) and/or `kwargs` (a dict)")
-    ap.add_argument("--rounds", type=_positive, default=15)
+    ap.add_argument("--rounds", type=positive_int, default=15)
     ap.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
