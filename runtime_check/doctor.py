@@ -46,16 +46,19 @@ def check_governor(cpu_root: Path = CPU_ROOT) -> Item:
     return Item("CPU frequency governor", found, fast, advice)
 
 
-def check_cpu() -> Item:
-    model = platform.processor() or "unknown"
+def cpu_model() -> str:
+    """The CPU's marketing name (``/proc/cpuinfo`` on Linux, ``platform.processor()`` elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return Item("CPU", f"{model}, {os.cpu_count()} logical cores", None,
+    return platform.processor() or "unknown"
+
+
+def check_cpu() -> Item:
+    return Item("CPU", f"{cpu_model()}, {os.cpu_count()} logical cores", None,
                 "Pin long runs to physical cores (`taskset`) and keep other work off them while measuring.")
 
 

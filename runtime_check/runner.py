@@ -189,18 +189,12 @@ def probe_environment(payload: dict[str, Any]) -> dict[str, Any]:
     device = payload["device"]
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"--device {device}: torch {torch.__version__} sees no CUDA device here")
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from runtime_check.doctor import cpu_model
+
     gpu = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None
     return {
         "device": device if gpu is None else f"{device} ({gpu})",
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "threads": payload["threads"],
         "python": f"{platform.python_implementation()} {platform.python_version()}",
