@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -288,6 +287,3 @@ def _num(x: float) -> float | None:
 
 
 __all__ = ["CHANGES_RESULTS", "CheckOptions", "CheckReport", "RuleResult", "run_check", "to_json"]
-
-if __name__ == "__main__":  # pragma: no cover - use the pyfast-check command
-    sys.exit("use: pyfast-check")
