@@ -467,9 +467,7 @@ def make():
         """``None``: the dtype would change (stay silent); else the reasons the fix is unsafe."""
         xd = kind.dtype
         reasons: list[str] = []
-        if xd is None:
-            return None
-        if xd == "bool":
+        if xd is None or xd == "bool":
             return None
         form = data["form"]
         if form in ("method", "function"):
@@ -488,12 +486,15 @@ def make():
             return reasons
         if form in ("ema",) and xd not in FLOAT_DTYPES:
             return None
-        ops = [data["op"]] if form == "aug" else [None] * len(operands)
-        if form == "chain":
-            ops = ["/" if m == "div_" else "*" for m in data["ops"]]
-        for op, o in zip(ops, operands, strict=False):
-            if op == "/" and xd not in FLOAT_DTYPES:
-                return None
+        if form == "aug":
+            divides = [data["op"] == "/"]
+        elif form == "chain":
+            divides = [m == "div_" for m in data["ops"]]
+        else:  # ema: a * t + b * s
+            divides = [False] * len(operands)
+        for division, o in zip(divides, operands, strict=True):
+            if division and xd not in FLOAT_DTYPES:
+                return None  # true division turns integers into floats
             ok = an.kind(o)
             if ok.is_python_scalar:
                 if xd in INT_DTYPES and ok.dtype in ("float", "number"):
