@@ -143,26 +143,23 @@ def run_check(options: CheckOptions, progress: Progress | None = None,
         paths = {}
         for name in ("baseline", *variant_names):
             text = source if name in ("baseline", CONTROL) else variants[name]
-            paths[name] = tmp / f"{options.workload}_{name.replace(' ', '_')}.py"
+            paths[name] = tmp / f"{options.workload}_{name}.py"
             paths[name].write_text(text, encoding="utf-8")
         config = {"epochs": options.epochs, "warmup_epochs": options.warmup_epochs, "steps": options.steps,
                   "seed": options.seed, "threads": options.threads, "device": options.device,
                   "clock": options.resolved_clock}
 
-        def run(name: str, trace: Path | None = None) -> dict[str, float]:
-            result = run_child("run_workload", {
-                "path": str(paths[name]), "module": f"pyfast_variant_{name.replace(' ', '_')}", "config": config,
-                "trace_path": str(trace) if trace else None,
-            })
-            return {k: float(np.median([e[k] for e in result["epochs"]])) for k in (*PHASES, "total")}
+        def job(name: str) -> dict[str, Any]:
+            return {"path": str(paths[name]), "module": f"pyfast_variant_{name}", "config": config}
 
         # warm-up: every source runs once (the first processes after the fork server starts are slow),
         # recording the traces for the equivalence checks; the baseline twice, to prove it reproduces
         traces: dict[str, dict[str, np.ndarray]] = {}
         for name in ("baseline", "baseline-repeat", *variant_names):
             tick(f"warm-up and traces: {name}")
-            trace_path = tmp / f"trace_{name.replace(' ', '_')}.npz"
-            run("baseline" if name == "baseline-repeat" else name, trace_path)
+            trace_path = tmp / f"trace_{name}.npz"
+            run_child("run_workload", {**job("baseline" if name == "baseline-repeat" else name),
+                                       "trace_path": str(trace_path)})
             traces[name] = load_trace(trace_path)
         reproducible = compare(traces["baseline"], traces.pop("baseline-repeat"), ("exact",))
         if not reproducible.equivalent:
@@ -174,12 +171,10 @@ def run_check(options: CheckOptions, progress: Progress | None = None,
         for r in range(options.rounds):
             for name in variant_names:
                 tick(f"round {r + 1}/{options.rounds}: {name}")
-                base_job = {"path": str(paths["baseline"]), "module": "pyfast_baseline", "config": config}
-                var_job = {"path": str(paths[name]), "module": f"pyfast_variant_{name}", "config": config}
                 if r % 2 == 0:
-                    base, var = run_pair(base_job, var_job)
+                    base, var = run_pair(job("baseline"), job(name))
                 else:
-                    var, base = run_pair(var_job, base_job)
+                    var, base = run_pair(job(name), job("baseline"))
                 pairs[name].append((base["epochs"], var["epochs"]))
         results = []
         for name in variant_names:

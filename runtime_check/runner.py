@@ -46,57 +46,55 @@ def run_pair(first: dict[str, Any], second: dict[str, Any], timeout: float = 600
     """
     ctx = _context()
     turn_a, turn_b = ctx.Semaphore(1), ctx.Semaphore(0)
-    procs, pipes = [], []
-    for payload, mine, theirs in ((first, turn_a, turn_b), (second, turn_b, turn_a)):
-        parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child_main, args=(child, "run_workload_gated", {**payload, "gate": (mine, theirs)}))
-        proc.start()
-        child.close()
-        procs.append(proc)
-        pipes.append(parent)
-    results = []
+    children = [
+        _spawn("run_workload_gated", {**payload, "gate": (mine, theirs)})
+        for payload, mine, theirs in ((first, turn_a, turn_b), (second, turn_b, turn_a))
+    ]
     try:
-        for proc, pipe in zip(procs, pipes, strict=True):
-            if not pipe.poll(timeout):
-                raise ChildError(f"a paired run did not finish within {timeout:.0f} s")
-            try:
-                ok, result = pipe.recv()
-            except EOFError:
-                proc.join()
-                raise ChildError(f"a paired run died (exit code {proc.exitcode})") from None
-            if not ok:
-                raise ChildError(result)
-            results.append(result)
+        first_result, second_result = (_receive(proc, pipe, timeout, "a paired run") for proc, pipe in children)
     finally:
-        for proc, pipe in zip(procs, pipes, strict=True):
-            pipe.close()
-            if proc.is_alive():
-                proc.kill()
-            proc.join(timeout=10)
-    return results[0], results[1]
+        for proc, pipe in children:
+            _close(proc, pipe)
+    return first_result, second_result
 
 
 def run_child(target: str, payload: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:
     """Call ``runtime_check.runner.<target>(payload)`` in a fresh process and return its result."""
+    proc, pipe = _spawn(target, payload)
+    try:
+        return _receive(proc, pipe, timeout, target)
+    finally:
+        _close(proc, pipe)
+
+
+def _spawn(target: str, payload: dict[str, Any]) -> tuple[Any, Connection]:
+    """Start a child that runs ``target(payload)``; the pipe brings back ``(ok, result)``."""
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child_main, args=(child, target, payload))
     proc.start()
     child.close()
+    return proc, parent
+
+
+def _receive(proc: Any, pipe: Connection, timeout: float, what: str) -> Result:
+    if not pipe.poll(timeout):
+        raise ChildError(f"{what} did not finish within {timeout:.0f} s")
     try:
-        if not parent.poll(timeout):
-            proc.kill()
-            raise ChildError(f"{target} did not finish within {timeout:.0f} s")
-        ok, result = parent.recv()
+        ok, result = pipe.recv()
     except EOFError:
         proc.join()
-        raise ChildError(f"{target} died (exit code {proc.exitcode})") from None
-    finally:
-        parent.close()
-        proc.join(timeout=10)
+        raise ChildError(f"{what} died (exit code {proc.exitcode})") from None
     if not ok:
         raise ChildError(result)
     return result  # type: ignore[no-any-return]
+
+
+def _close(proc: Any, pipe: Connection) -> None:
+    pipe.close()
+    if proc.is_alive():
+        proc.kill()
+    proc.join(timeout=10)
 
 
 def _child_main(conn: Connection, target: str, payload: dict[str, Any]) -> None:
