@@ -11,6 +11,8 @@ from runtime_check.stats import CHANGES_RESULTS, CONFIRMED, NO_GAIN, SLOWER
 
 COLOURS = {CONFIRMED: "green", NO_GAIN: "grey50", SLOWER: "red", CHANGES_RESULTS: "magenta"}
 PLOT_COLOURS = {CONFIRMED: "#2e7d32", NO_GAIN: "#9e9e9e", SLOWER: "#c62828", CHANGES_RESULTS: "#8e24aa"}
+#: rows that are not one rule (both measured on whole epochs)
+NAMES = {"all": "all fixes", "control": "A/A control"}
 
 
 def _x(value: float) -> str:
@@ -34,8 +36,8 @@ def print_report(report: CheckReport, console: Any) -> None:
     clock = "process CPU time" if o.resolved_clock == "cpu" else "wall-clock time"
     console.print(
         f"{o.rounds} rounds; in each, the baseline and each variant run in two processes taking turns epoch by "
-        f"epoch (who starts alternates by round); 1 warm-up epoch excluded, then {o.epochs} epoch pairs of "
-        f"{o.steps} steps; seed {o.seed}; {clock}; 95% CI: bootstrap over rounds, then epochs"
+        f"epoch (who starts alternates by round); {o.warmup_epochs} warm-up epoch(s) excluded, then {o.epochs} "
+        f"epoch pairs of {o.steps} steps; seed {o.seed}; {clock}; 95% CI: bootstrap over rounds, then epochs"
     )
     table = Table(show_lines=False)
     for col, just in (("Rule", "left"), ("Kind", "left"), ("Found", "right"), ("Fixed", "right"),
@@ -69,7 +71,7 @@ def print_report(report: CheckReport, console: Any) -> None:
 
 def _row(r: RuleResult, report: CheckReport) -> list[str]:
     colour = COLOURS.get(r.verdict, "white")
-    name = {"all": "all fixes", "control": "A/A control"}.get(r.code, r.code)
+    name = NAMES.get(r.code, r.code)
     where = "whole epoch" if r.phase == "total" else f"{r.phase} phase"
     if r.kind == "case":
         where = f"case ({r.phase})"
@@ -95,8 +97,7 @@ def write_plot(report: CheckReport, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = list(report.rules) + [r for r in (report.overall, report.control) if r is not None]
-    labels = [{"all": "all fixes (epoch)", "control": "A/A control (epoch)"}.get(r.code, f"{r.code} ({r.kind})")
-              for r in rows]
+    labels = [f"{NAMES[r.code]} (epoch)" if r.code in NAMES else f"{r.code} ({r.kind})" for r in rows]
     values = [r.speedup for r in rows]
     lows = [max(0.0, r.speedup - r.ci[0]) for r in rows]
     highs = [max(0.0, r.ci[1] - r.speedup) for r in rows]
