@@ -361,14 +361,10 @@ def _chunks(stmts: _Statements, todo: Sequence[Finding]) -> list[tuple[int, int,
     ranges.sort()
     merged: list[tuple[int, int, list[int]]] = []
     for start, end, numbers in ranges:
-        if merged and start <= merged[-1][1]:
-            m_start, m_end, m_numbers = merged.pop()
-            start, end = stmts.close(m_start, max(end, m_end))
-            numbers = m_numbers + numbers
-            while merged and start <= merged[-1][1]:  # the widened range may swallow earlier ones
-                p_start, p_end, p_numbers = merged.pop()
-                start, end = stmts.close(min(start, p_start), max(end, p_end))
-                numbers = p_numbers + numbers
+        while merged and start <= merged[-1][1]:  # overlaps; a widened range may swallow earlier ones too
+            p_start, p_end, p_numbers = merged.pop()
+            start, end = stmts.close(min(start, p_start), max(end, p_end))
+            numbers = p_numbers + numbers
         merged.append((start, end, numbers))
     return merged
 
@@ -447,9 +443,9 @@ def _apply_once(lines: list[str], stmts: _Statements, todo: Sequence[Finding]
             except cst.ParserSyntaxError:
                 wider = stmts.widen(start, end)
                 if wider is None:  # the whole file, then
-                    start, end = 1, len(lines)
-                    if header == "" and start == 1:
+                    if not header:
                         raise SourceError("libcst cannot parse this file") from None
+                    start, end = 1, len(lines)
                 else:
                     start, end = wider
         if module is None:

@@ -73,7 +73,7 @@ def _matches(path: PurePath, pattern: str) -> bool:
 def noqa_filter(findings: Sequence[Finding], lines: Sequence[str]) -> list[Finding]:
     """Drop findings suppressed by ``# noqa`` / ``# noqa: CODE, ...`` on their line, as flake8 does."""
     out = []
-    cache: dict[int, tuple[bool, tuple[str, ...]] | None] = {}
+    cache: dict[int, tuple[str, ...] | None] = {}  # line -> None (no noqa) or its codes (empty: all)
     for f in findings:
         if f.line not in cache:
             text = lines[f.line - 1] if 0 < f.line <= len(lines) else ""
@@ -81,12 +81,9 @@ def noqa_filter(findings: Sequence[Finding], lines: Sequence[str]) -> list[Findi
             if m is None:
                 cache[f.line] = None
             else:
-                codes = m.group("codes")
-                cache[f.line] = (True, tuple(c.upper() for c in re.split(r"[,\s]+", codes) if c) if codes else ())
-        hit = cache[f.line]
-        if hit is not None:
-            _, codes = hit
-            if not codes or any(f.code == c or f.code.startswith(c) for c in codes):
-                continue
+                cache[f.line] = tuple(c.upper() for c in re.split(r"[,\s]+", m.group("codes") or "") if c)
+        noqa = cache[f.line]
+        if noqa is not None and (not noqa or any(f.code.startswith(c) for c in noqa)):
+            continue
         out.append(f)
     return out
