@@ -263,7 +263,6 @@ class ScopeBuilder:
         that open a scope or bind names go through their own (recursive) handlers."""
         parents = self._parent
         interest, collected = self.interest, self.collected
-        names = self.tables.node_scope
         stack = [node]
         while stack:
             current = stack.pop()
@@ -284,11 +283,7 @@ class ScopeBuilder:
                 cls = type(child)
                 if cls in interest:
                     collected[cls].append(child)
-                if isinstance(child, ast.Name):
-                    names[id(child)] = self._scope
-                    self.v_Name(child)
-                    continue
-                if cls is ast.Call:
+                if cls is ast.Call:  # v_Call, without its recursion
                     self._scope.calls.append(child)  # type: ignore[arg-type]
                     stack.append(child)
                     continue
