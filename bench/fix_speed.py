@@ -18,10 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import CorpusUnavailable, corpus, python_files
-
-# bytecode allowed: an installed package has it (see lint_speed.py)
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+from corpus import BENCH_ENV, CorpusUnavailable, corpus, python_files
 
 
 def once(dirs: list[Path], jobs: str | None) -> tuple[float, str]:
@@ -29,7 +26,7 @@ def once(dirs: list[Path], jobs: str | None) -> tuple[float, str]:
     if jobs:
         cmd += ["-j", jobs]
     start = time.perf_counter()
-    proc = subprocess.run([*cmd, *map(str, dirs)], capture_output=True, text=True, check=False, env=ENV)
+    proc = subprocess.run([*cmd, *map(str, dirs)], capture_output=True, text=True, check=False, env=BENCH_ENV)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise RuntimeError(proc.stderr[-2000:])
@@ -45,9 +42,9 @@ def main() -> int:
     except CorpusUnavailable as exc:
         print(f"skipped: {exc}")
         return 0
-    n_files = sum(len(python_files(d)) for d in dirs)
-    n_lines = sum(len(f.read_bytes().splitlines()) for d in dirs for f in python_files(d))
-    print(f"{n_files} files, {n_lines} lines: {', '.join(str(d) for d in dirs)}")
+    files = [f for d in dirs for f in python_files(d)]
+    n_lines = sum(len(f.read_bytes().splitlines()) for f in files)
+    print(f"{len(files)} files, {n_lines} lines: {', '.join(str(d) for d in dirs)}")
     variants = {"-j 1": "1", f"default (-j {os.cpu_count()})": None}
     for jobs in variants.values():
         once(dirs, jobs)

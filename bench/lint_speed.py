@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import resource
 import statistics
 import subprocess
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import CorpusUnavailable, corpus, python_files
+from corpus import BENCH_ENV, CorpusUnavailable, corpus, python_files
 
 WITHOUT_PLUGIN = """
 import sys
@@ -32,9 +31,6 @@ from flake8.main.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 WITH_PLUGIN = "import sys\nfrom flake8.main.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-# An installed package has bytecode; an editable checkout under PYTHONDONTWRITEBYTECODE=1 would be
-# recompiled in every run and measure the compiler, not the plugin. The warm-up run writes it.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def time_flake8(script: str, target: Path, jobs: str) -> tuple[float, float]:
@@ -42,7 +38,7 @@ def time_flake8(script: str, target: Path, jobs: str) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", script, "--isolated", f"--jobs={jobs}", str(target)],
-                          capture_output=True, text=True, check=False, env=ENV)
+                          capture_output=True, text=True, check=False, env=BENCH_ENV)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
