@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-
-from flake8_pyfast.analysis.heat import DEFAULT_COLD_FUNCTIONS, DEFAULT_HOT_FUNCTIONS
+from flake8_pyfast.analysis.settings import DEFAULT_SETTINGS, Settings
 from flake8_pyfast.model import Finding, Fix
 from flake8_pyfast.rule import Rule
 
@@ -17,13 +15,7 @@ from flake8_pyfast.rule import Rule
 RELEVANT_WORDS = ("numpy", "torch", "pybullet", "bullet_client")
 
 
-@dataclass(frozen=True)
-class Settings:
-    hot_functions: tuple[str, ...] = DEFAULT_HOT_FUNCTIONS
-    cold_functions: tuple[str, ...] = DEFAULT_COLD_FUNCTIONS
-
-
-DEFAULT_SETTINGS = Settings()
+__all__ = ["DEFAULT_SETTINGS", "Settings", "is_relevant", "lint_source", "lint_tree"]
 
 
 def is_relevant(text: str) -> bool:

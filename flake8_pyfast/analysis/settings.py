@@ -1,0 +1,18 @@
+"""What the analysis is told by the user's configuration (one value shared by every front end)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flake8_pyfast.analysis.heat import DEFAULT_COLD_FUNCTIONS, DEFAULT_HOT_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: fnmatch patterns of per-step function names (the whole list: defaults already resolved)
+    hot_functions: tuple[str, ...] = DEFAULT_HOT_FUNCTIONS
+    #: fnmatch patterns of set-up function names (the whole list)
+    cold_functions: tuple[str, ...] = DEFAULT_COLD_FUNCTIONS
+
+
+DEFAULT_SETTINGS = Settings()
