@@ -1,6 +1,7 @@
 """The shared analysis: one pass over the ``ast``, then lazy, cached queries for the rules."""
 
-from flake8_pyfast.analysis.core import Analysis, const_number, keyword
+from flake8_pyfast.analysis.astutil import const_number, keyword, same_expr
+from flake8_pyfast.analysis.core import Analysis
 from flake8_pyfast.analysis.heat import DEFAULT_COLD_FUNCTIONS, DEFAULT_HOT_FUNCTIONS
 from flake8_pyfast.analysis.kinds import Kind
 
@@ -11,4 +12,5 @@ __all__ = [
     "Kind",
     "const_number",
     "keyword",
+    "same_expr",
 ]

@@ -13,7 +13,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from flake8_pyfast.analysis import knowledge as K
-from flake8_pyfast.analysis.core import keyword
+from flake8_pyfast.analysis.astutil import keyword
 from flake8_pyfast.analysis.kinds import NDARRAY, SCALAR, SEQUENCE, TENSOR
 
 if TYPE_CHECKING:
@@ -268,7 +268,7 @@ def grad_free(an: Analysis, node: ast.AST | None, _seen: frozenset[int] = frozen
     if isinstance(node, ast.Attribute):
         if node.attr in ("data", "grad"):
             return True
-        return an.qualname(node) is not None and not an._is_self(node.value)
+        return an.qualname(node) is not None and not an.is_self(node.value)
     if isinstance(node, ast.BinOp):
         return grad_free(an, node.left, _seen) and grad_free(an, node.right, _seen)
     if isinstance(node, ast.UnaryOp):

@@ -5,6 +5,39 @@ from __future__ import annotations
 from flake8_pyfast.analysis.kinds import PY_FLOAT, PY_INT, SEQ, SEQUENCE, Kind
 
 # ---------------------------------------------------------------------------------------------
+# Python and its standard library
+# ---------------------------------------------------------------------------------------------
+
+#: ``math.<name>`` constants (all floats)
+MATH_CONSTANTS = frozenset({"pi", "e", "tau", "inf", "nan"})
+#: ``math.<name>`` functions that return an ``int`` (the others return a ``float`` or a ``bool``)
+MATH_INT_FUNCTIONS = frozenset({"floor", "ceil", "trunc", "factorial", "comb", "perm", "gcd", "isqrt"})
+#: standard-library functions returning a Python ``float``
+STDLIB_FLOAT_FUNCTIONS = frozenset({
+    "time.time", "time.perf_counter", "time.monotonic", "random.random", "random.uniform",
+    "random.gauss", "random.normalvariate",
+})
+#: standard-library functions returning a Python ``int``
+STDLIB_INT_FUNCTIONS = frozenset({"random.randint", "random.randrange"})
+#: builtins that name a dtype when passed as ``dtype=``: qualified name -> dtype
+BUILTIN_DTYPES = {"builtins.float": "float64", "builtins.bool": "bool", "builtins.int": "int64"}
+#: builtins that pass the items of their (first) argument through when iterated
+BUILTIN_ITEM_PASSTHROUGH = frozenset({"builtins.reversed", "builtins.sorted", "builtins.list", "builtins.tuple"})
+
+# ---------------------------------------------------------------------------------------------
+# Annotations: qualified names -> what a value so annotated is
+# ---------------------------------------------------------------------------------------------
+
+#: subscripted (``NDArray[np.float32]``): an array whose dtype the subscript names
+NDARRAY_GENERIC_ANNOTATIONS = frozenset({"numpy.typing.NDArray", "numpy.ndarray"})
+SEQUENCE_GENERIC_ANNOTATIONS = frozenset(
+    {"typing.List", "typing.Tuple", "builtins.list", "builtins.tuple", "typing.Sequence"}
+)
+TENSOR_ANNOTATIONS = frozenset({"torch.Tensor", "torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+NDARRAY_ANNOTATIONS = frozenset({"numpy.ndarray", "numpy.typing.NDArray"})
+SEQUENCE_ANNOTATIONS = frozenset({"builtins.list", "builtins.tuple", "typing.List", "typing.Tuple"})
+
+# ---------------------------------------------------------------------------------------------
 # NumPy
 # ---------------------------------------------------------------------------------------------
 
@@ -53,6 +86,23 @@ NUMPY_DTYPE_NAMES = {
     "int8": "int8", "uint8": "uint8", "bool_": "bool", "bool": "bool", "intp": "int64",
     "longlong": "int64",
 }
+
+#: factories whose first argument (or ``shape=``) is the shape
+NUMPY_SHAPE_FACTORIES = frozenset({"zeros", "ones", "empty", "full"})
+#: the dtype ``np.full``/``np.array`` give a Python scalar of this kind
+NUMPY_DTYPE_OF_PYTHON = {"float": "float64", "int": "int64", "bool": "bool"}
+#: factories that copy the first argument's dtype and shape
+NUMPY_LIKE_FACTORIES = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"})
+#: ndarray attributes that are the array itself, seen another way
+NDARRAY_VIEW_ATTRS = frozenset({"T", "real", "imag"})
+#: ndarray attributes that are Python ints
+NDARRAY_INT_ATTRS = frozenset({"ndim", "size", "nbytes", "itemsize"})
+#: ndarray methods that keep dtype and shape
+NDARRAY_SAME_SHAPE_METHODS = frozenset({"copy", "clip", "round"})
+#: ndarray methods that keep the dtype and change the shape
+NDARRAY_RESHAPE_METHODS = frozenset({"reshape", "squeeze", "transpose", "cumsum", "repeat", "view"})
+#: ndarray methods that reduce to a scalar without ``axis``
+NDARRAY_REDUCTION_METHODS = frozenset({"sum", "mean", "std", "var", "max", "min", "prod"})
 
 #: numpy.random functions and the positional index of their ``size`` argument
 NUMPY_RANDOM_SIZE_ARG = {
@@ -144,6 +194,42 @@ TENSOR_INPLACE_UNARY = frozenset(
     """relu sigmoid tanh exp log log1p expm1 sqrt rsqrt abs neg sign floor ceil round trunc
     sin cos reciprocal square clamp clip clamp_min clamp_max nan_to_num""".split()
 )
+
+#: factories whose shape is given like ``torch.zeros(3, 4)`` or ``torch.zeros((3, 4))``
+TORCH_SHAPE_FACTORIES = frozenset({"zeros", "ones", "empty", "rand", "randn", "full"})
+#: factories that return a 1-d tensor
+TORCH_1D_FACTORIES = frozenset({"arange", "linspace", "logspace", "randperm"})
+#: ``torch.<name>`` functions that return a tuple (values, indices, ...)
+TORCH_TUPLE_FUNCTIONS = frozenset({"sort", "topk", "mode", "kthvalue", "unique"})
+#: ``torch.<name>`` functions that join a sequence of tensors into one
+TORCH_JOINERS = frozenset({"cat", "stack", "concat", "concatenate", "hstack", "vstack"})
+#: ``torch.<name>`` functions that answer a question about a tensor (``numel`` a count, the others a bool)
+TORCH_QUERIES = frozenset({"is_tensor", "numel", "is_floating_point", "is_grad_enabled"})
+#: tensor attributes that are the tensor itself, seen another way
+TENSOR_VIEW_ATTRS = frozenset({"T", "mT", "data", "real", "grad"})
+TENSOR_BOOL_ATTRS = frozenset({"is_cuda", "requires_grad", "is_leaf"})
+#: tensor methods returning a bool tensor
+TENSOR_BOOL_METHODS = frozenset({
+    "eq", "ne", "gt", "ge", "lt", "le", "isnan", "isinf", "isfinite", "logical_not", "logical_and",
+    "logical_or", "any", "all",
+})
+#: tensor methods that return a tuple when given a dimension
+TENSOR_TUPLE_METHODS = frozenset({"max", "min", "sort", "topk", "median"})
+#: tensor methods that return a tuple of tensors
+TENSOR_SPLIT_METHODS = frozenset({"split", "chunk", "unbind"})
+#: tensor reductions: a 0-d tensor without arguments
+TENSOR_REDUCTIONS = frozenset({"sum", "mean", "std", "var", "norm", "prod", "argmax", "argmin", "max", "min"})
+#: aliasing tensor methods that keep the shape
+TENSOR_SAME_SHAPE_METHODS = frozenset({"detach", "to", "cpu", "cuda", "contiguous", "clone"})
+
+# ---------------------------------------------------------------------------------------------
+# Functions that build an array or tensor from a Python sequence (PYF201, PYF202)
+# ---------------------------------------------------------------------------------------------
+
+CONVERTERS = frozenset({
+    "numpy.array", "numpy.asarray", "torch.tensor", "torch.as_tensor", "torch.Tensor",
+    "torch.FloatTensor", "torch.DoubleTensor", "torch.LongTensor", "torch.BoolTensor",
+})
 
 # ---------------------------------------------------------------------------------------------
 # PyBullet

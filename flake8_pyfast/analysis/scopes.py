@@ -16,7 +16,6 @@ from typing import Any
 
 Pos = tuple[int, int]
 
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
