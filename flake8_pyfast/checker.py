@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from flake8_pyfast.analysis.core import Analysis
 from flake8_pyfast.analysis.settings import DEFAULT_SETTINGS, Settings
-from flake8_pyfast.model import Finding, Fix
+from flake8_pyfast.model import Finding
 from flake8_pyfast.rule import Rule
+from flake8_pyfast.rules import all_rules
 
 #: a module mentioning none of these cannot hold a finding; it costs one substring scan
 RELEVANT_WORDS = ("numpy", "torch", "pybullet", "bullet_client")
@@ -33,9 +37,6 @@ def lint_tree(
     ``lines`` (the source lines, as flake8 hands them over) make the relevance check cheap and turn
     the ``ast``'s UTF-8 byte columns into character columns; without them, columns stay in bytes.
     """
-    from flake8_pyfast.analysis.core import Analysis
-    from flake8_pyfast.rules import all_rules
-
     if lines is not None and not is_relevant("".join(lines)):
         return []
     active = tuple(all_rules() if rules is None else rules)
@@ -109,12 +110,13 @@ def _char_columns(f: Finding, lines: Sequence[str]) -> Finding:
     col = _char_col(lines, f.line, f.col)
     end = _char_col(lines, f.end_line, f.end_col)
     fix = f.fix
-    if fix is not None and fix.data.get("anchors"):
-        anchors = [
-            (tag, kind, line, _char_col(lines, line, c), end_line, _char_col(lines, end_line, ec))
-            for tag, kind, line, c, end_line, ec in fix.data["anchors"]
-        ]
-        fix = Fix(fix.safe, {**fix.data, "anchors": anchors}, fix.reason)
+    if fix is not None and fix.anchors:
+        anchors = tuple(
+            replace(a, col=_char_col(lines, a.line, a.col), end_col=_char_col(lines, a.end_line, a.end_col))
+            for a in fix.anchors
+        )
+        if anchors != fix.anchors:
+            fix = replace(fix, anchors=anchors)
     if col == f.col and end == f.end_col and fix is f.fix:
         return f
     return Finding(f.code, f.message, f.line, col, f.end_line, end, f.node_type, fix)

@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A second node a fix edits besides the finding's own (e.g. the ``if`` a two-statement fix
+    removes): the fixer finds it in the concrete syntax tree by ast type name and span.
+
+    Lines are 1-based, columns 0-based (characters once the checker has converted them)."""
+
+    tag: str
+    node_type: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+@dataclass(frozen=True)
+class FixData:
+    """Base of the frozen dataclass each fixable rule defines for what its detector hands its fix.
+
+    It holds decisions (which variant applies, flags) and locators (paths to sub-nodes, see
+    :mod:`flake8_pyfast.locator`), never source text: the fix re-uses the user's own nodes.
+    """
 
 
 @dataclass(frozen=True)
 class Fix:
     """How a finding can be rewritten.
 
-    ``data`` is computed by the detector from the ``ast`` (kinds, names, which variant applies) and
-    handed back to the rule's ``fix`` method together with the libcst node found at the same span;
-    the fix itself only rearranges syntax.
+    ``data`` is computed by the detector from the ``ast`` (kinds, which variant applies, where the
+    parts are) and handed back to the rule's ``fix`` method together with the libcst node found at
+    the same span (or at one of ``anchors``); the fix itself only rearranges syntax.
     """
 
     safe: bool
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: FixData = field(default_factory=FixData)
     #: why the fix is unsafe, shown by ``pyfast-fix --show-fixes`` and in reports
     reason: str = ""
+    #: other nodes the fix rewrites; the fix is applied only if every one of them is rewritten
+    anchors: tuple[Anchor, ...] = ()
 
 
 @dataclass(frozen=True)

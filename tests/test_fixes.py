@@ -136,7 +136,7 @@ def test_a_fix_that_would_drop_a_comment_is_not_applied_and_others_are():
     assert [(f.code, f.line) for f in out.remaining] == [("PYF101", 5)]
 
 
-def test_imports_are_added_once_after_the_import_block():
+def test_imports_are_added_once_in_their_own_section():
     src = (
         '"""Doc."""\n'
         "from __future__ import annotations\n"
@@ -147,8 +147,9 @@ def test_imports_are_added_once_after_the_import_block():
         "    b = np.exp(float(t)) * 2\n"
     )
     fixed = fix_source(src, unsafe=True).fixed
-    # math is added after the import block; numpy, no longer used, is removed
-    assert fixed.splitlines()[:4] == ['"""Doc."""', "from __future__ import annotations", "import math", "X = 1"]
+    # math gets a stdlib block after the __future__ one; numpy, no longer used, is removed with its block
+    assert fixed.splitlines()[:6] == ['"""Doc."""', "from __future__ import annotations", "", "import math", "",
+                                      "X = 1"]
     assert fixed.count("import math") == 1
 
 
@@ -163,10 +164,10 @@ def test_imports_a_fix_made_unused_are_removed_but_not_others():
     )
     lines = fix_source(src, unsafe=True).fixed.splitlines()
     assert lines[:4] == [
+        "import math",  # alphabetically before os, in the stdlib imports
         "import os",  # unused before the fix: not ours to remove
         "import numpy as np  # numerics",  # removing it would drop the comment
         "from numpy import pi",  # sqrt is gone (the fix replaced its only use), pi stays
-        "import math",
     ]
     exported = "import numpy as np\n__all__ = ['np']\nfor t in range(3):\n    a = np.abs(float(t)) < 1\n"
     assert "import numpy as np" in fix_source(exported).fixed
@@ -215,3 +216,144 @@ def test_a_crashing_fix_is_reported_not_written(monkeypatch):
     monkeypatch.setattr(type(rule_by_code("PYF101")), "fix", boom)
     with pytest.raises(FixError, match="the fix failed"):
         fix_source("import numpy as np\nfor t in range(3):\n    a = np.abs(float(t)) < 1\n")
+
+
+# -- where added imports go (isort/ruff sections) --------------------------------------------
+
+LAYOUTS = [
+    (  # every section present: math joins the stdlib block, alphabetically
+        '"""Env."""\nfrom __future__ import annotations\n\nimport os\nimport sys\nfrom collections import deque\n\n'
+        "import numpy as np\nimport torch\n\nfrom mypkg.envs import Env\nfrom .utils import helper\n\nX = 1\n",
+        ("math", None),
+        '"""Env."""\nfrom __future__ import annotations\n\nimport math\nimport os\nimport sys\nfrom collections import '
+        "deque\n\nimport numpy as np\nimport torch\n\nfrom mypkg.envs import Env\nfrom .utils import helper\n\nX = 1\n",
+    ),
+    (  # no stdlib block: a new one on top, never after the project's own imports
+        "import numpy as np\n\nfrom mypkg import thing\n\n\ndef f():\n    pass\n",
+        ("math", None),
+        "import math\n\nimport numpy as np\n\nfrom mypkg import thing\n\n\ndef f():\n    pass\n",
+    ),
+    (  # plain imports go before the section's from-imports
+        "from collections import deque\nfrom typing import Any\n\nimport numpy as np\n",
+        ("math", None),
+        "import math\nfrom collections import deque\nfrom typing import Any\n\nimport numpy as np\n",
+    ),
+    (  # a third-party import with only relative imports after the stdlib: a new block between them
+        "import os\n\nfrom . import helpers\nfrom .model import Net\n\nX = 1\n",
+        ("torch", None),
+        "import os\n\nimport torch\n\nfrom . import helpers\nfrom .model import Net\n\nX = 1\n",
+    ),
+    (  # into the third-party block, alphabetically; the first-party block after it stays last
+        "import os\n\nimport gym\nimport numpy as np\nfrom scipy import stats\n\nfrom mypkg import x\n",
+        ("torch", None),
+        "import os\n\nimport gym\nimport numpy as np\nimport torch\nfrom scipy import stats\n\nfrom mypkg import x\n",
+    ),
+    (  # no imports at all: after the docstring, set apart by blank lines
+        '"""Doc."""\nX = 1\n',
+        ("math", None),
+        '"""Doc."""\n\nimport math\n\nX = 1\n',
+    ),
+    (  # from-imports sort by module among the section's from-imports
+        "import os\nfrom collections import deque\nfrom typing import Any\n\nimport numpy as np\n",
+        ("torch.utils.data", "DataLoader"),
+        "import os\nfrom collections import deque\nfrom typing import Any\n\nimport numpy as np\n"
+        "from torch.utils.data import DataLoader\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("src", "imp", "expected"), LAYOUTS)
+def test_added_imports_go_where_isort_puts_them(src, imp, expected):
+    from autofix.imports import add_imports
+
+    assert add_imports(src, [imp]) == expected
+    assert add_imports(expected, [imp]) == expected  # present: nothing to add
+
+
+def test_a_fix_adds_math_into_the_stdlib_block_end_to_end():
+    src = (
+        '"""Reward shaping."""\n\nimport os\nimport sys\n\nimport numpy as np\nimport torch\n\n'
+        "from mypkg.envs import make_env\n\n\ndef reward(d: float):\n    return np.sqrt(d) + np.zeros(2).sum()\n"
+    )
+    fixed = fix_source(src, unsafe=True).fixed
+    assert fixed.startswith('"""Reward shaping."""\n\nimport math\nimport os\nimport sys\n\nimport numpy as np\n')
+    assert "math.sqrt(d)" in fixed
+
+
+# -- the typed handoff: every node type a fixable rule targets is known to the engine ------------
+
+def _fixable_findings():
+    from conftest import CASES
+
+    from flake8_pyfast.checker import lint_source
+
+    for case in CASES:
+        if case.kind == "bad" and case.example.fixed is not None:
+            for f in lint_source(case.example.code):
+                if f.fix is not None:
+                    yield case, f
+
+
+def test_every_node_type_a_fixable_rule_targets_is_mapped_to_libcst():
+    from autofix.apply import CST_TYPE
+    from flake8_pyfast.rules import all_rules
+
+    fixable = [r for r in all_rules() if r.fixable != "no"]
+    assert fixable
+    for rule in fixable:
+        for node_type in rule.node_types:
+            assert node_type.__name__ in CST_TYPE, (rule.code, node_type.__name__)
+    anchored = 0
+    for _, f in _fixable_findings():
+        assert f.node_type in CST_TYPE, (f.code, f.node_type)
+        for a in f.fix.anchors:
+            anchored += 1
+            assert a.node_type in CST_TYPE, (f.code, a.tag, a.node_type)
+    assert anchored, "no example exercises an anchor"
+
+
+def test_an_unmapped_node_type_is_an_error_not_a_silent_skip(monkeypatch):
+    from autofix import apply
+
+    monkeypatch.delitem(apply.CST_TYPE, "Call")
+    with pytest.raises(apply.UnknownNodeType, match=r"PYF101 targets ast\.Call"):
+        fix_source("import numpy as np\nfor t in range(3):\n    a = np.abs(float(t)) < 1\n")
+
+
+def test_fix_data_is_typed_and_locators_lead_to_the_same_text_in_ast_and_cst():
+    import dataclasses
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from autofix.apply import CST_TYPE
+    from flake8_pyfast.locator import follow
+    from flake8_pyfast.model import FixData
+
+    checked = 0
+    for case, f in _fixable_findings():
+        data = f.fix.data
+        assert isinstance(data, FixData) and type(data) is not FixData, f.code
+        assert dataclasses.is_dataclass(data) and type(data).__dataclass_params__.frozen
+        assert type(data).__module__ == type(__import__("flake8_pyfast.rules", fromlist=["rule_by_code"])
+                                             .rule_by_code(f.code)).__module__
+        src = case.example.code
+        tree = ast.parse(src)
+        node = next(n for n in ast.walk(tree) if type(n).__name__ == f.node_type and
+                    (n.lineno, n.col_offset, n.end_lineno, n.end_col_offset) == (f.line, f.col, f.end_line, f.end_col))
+        wrapper = MetadataWrapper(cst.parse_module(src))
+        positions = wrapper.resolve(PositionProvider)
+        cnode = next(n for n, p in positions.items() if type(n).__name__ == CST_TYPE[f.node_type] and
+                     (p.start.line, p.start.column, p.end.line, p.end.column) == (f.line, f.col, f.end_line, f.end_col))
+        for field in dataclasses.fields(data):
+            value = getattr(data, field.name)
+            if "Locator" not in str(field.type) or not value:
+                continue
+            for path in value if str(field.type).startswith("tuple[") else [value]:
+                if f.code == "PYF205" and field.name == "source":
+                    continue  # located from the anchor, checked by the PYF205 examples
+                a_text = ast.get_source_segment(src, follow(node, path))
+                c_text = wrapper.module.code_for_node(follow(cnode, path))
+                assert a_text is not None and a_text in c_text, (f.code, field.name, path)
+                checked += 1
+    assert checked >= 10
