@@ -8,47 +8,120 @@ and bad examples. Subclassing registers the rule; the package imports every such
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from flake8_pyfast.model import Example, Finding, Fix
+from flake8_pyfast.model import Anchor, Example, Finding, Fix
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import libcst as cst
+
     from flake8_pyfast.analysis import Analysis
+
+    #: what a rule's ``fix`` returns: the replacement node, several statements, a removal, or
+    #: ``None`` (leave this finding unfixed)
+    FixResult: TypeAlias = "cst.CSTNode | cst.FlattenSentinel[Any] | cst.RemovalSentinel | None"
 
 REGISTRY: dict[str, type[Rule]] = {}
 
 
 class FixContext(Protocol):
-    """What the fixer hands a rule's ``fix`` method (implemented in :mod:`autofix.engine`).
+    """What the fixer hands a rule's ``fix`` method (implemented in :mod:`autofix.apply`).
 
-    Rules never import libcst themselves, so the flake8 path never pays for it.
+    Rules never import libcst at run time (only under ``TYPE_CHECKING``), so the flake8 path never
+    pays for it. Build replacements from the user's own nodes (see :mod:`flake8_pyfast.locator`);
+    templates hold only the text the fix adds.
     """
 
-    def expr(self, template: str, **parts: Any) -> Any:
+    def expr(self, template: str, **parts: cst.BaseExpression) -> cst.BaseExpression:
         """Parse ``template`` as an expression, ``{name}`` replaced by the given CST nodes."""
 
-    def stmt(self, template: str, **parts: Any) -> Any:
+    def stmt(self, template: str, **parts: cst.BaseExpression) -> cst.SimpleStatementLine:
         """Parse ``template`` as one simple statement line."""
 
-    def atom(self, node: Any) -> Any:
+    def atom(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """``node`` wrapped in parentheses unless it already binds tighter than any operator."""
 
-    def code(self, node: Any) -> str:
+    def code(self, node: cst.CSTNode) -> str:
         """The source text of a CST node."""
 
     def require_import(self, module: str, name: str | None = None) -> None:
         """Make sure ``import module`` (or ``from module import name``) exists in the file."""
 
-    def with_keyword(self, call: Any, name: str, value: Any) -> Any:
+    def with_keyword(self, call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
         """``call`` with keyword ``name=value`` added, or replacing an existing one."""
 
-    def flatten(self, nodes: list[Any]) -> Any:
+    def flatten(self, nodes: list[cst.BaseStatement]) -> cst.FlattenSentinel[Any]:
         """Replace one statement by several."""
+
+    def anchored(self, tag: str) -> cst.CSTNode:
+        """The original CST node at the current finding's anchor ``tag`` (for a fix that re-uses
+        part of another statement than the one it rewrites)."""
 
     @property
     def cst(self) -> Any:
         """The ``libcst`` module, for rules that build nodes by hand."""
+
+
+#: the date of the recorded ``bench/pattern_speed.py`` run every ``Speedup`` constant comes from
+SPEEDUPS_RECORDED = "2026-11-30"
+#: the values ``Rule.harness_phase`` and ``Rule.equivalence`` may take
+HARNESS_PHASES = ("simulation", "conversion", "policy", "update")
+EQUIVALENCE_MODES = ("exact", "tolerance", "invariants")
+
+
+def _factor(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}" if value >= 2 else f"{value:.2f}"
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """A measured speed factor: the reported pattern's time over the use-instead form's time.
+
+    Copied from the last recorded run of ``bench/pattern_speed.py``
+    (``bench/results/pattern_speed.json``): ``median`` over its rounds, ``low``/``high`` the
+    interquartile range (IQR). ``tests/test_speed_claims.py`` checks every constant against the record.
+    Rules quote a factor only through these (messages: :attr:`claim`; documentation: a
+    ``{speedup:KEY}`` placeholder), so a factor below 1 is always worded as a slowdown.
+    """
+
+    median: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{_factor(self.median)}x"
+
+    @property
+    def spread(self) -> str:
+        return f"{_factor(self.low)}-{_factor(self.high)}x"
+
+    @property
+    def claim(self) -> str:
+        """``"4.3x faster"``; ``"slower (0.85x)"`` when even the upper quartile is below 1;
+        ``"no clear gain (1.08x)"`` when the interquartile range straddles 1."""
+        if self.low > 1:
+            return f"{self} faster"
+        if self.high < 1:
+            return f"slower ({self})"
+        return f"no clear gain ({self})"
+
+    def describe(self) -> str:
+        """The documentation's form: the factor, what it means, and its interquartile range."""
+        if self.low > 1:
+            words = f"{self} faster"
+        elif self.high < 1:
+            words = f"{self}, i.e. slower"
+        else:
+            words = f"{self}, no clear gain"
+        return f"{words} (IQR {self.spread})"
+
+
+_SPEEDUP_PLACEHOLDER = re.compile(r"\{speedup:(\w+)\}")
 
 
 class Rule:
@@ -75,6 +148,14 @@ class Rule:
     supersedes: ClassVar[tuple[str, ...]] = ()
     #: targets the GPU: measured on CPU the gain may not appear (said in reports)
     gpu_only_gain: ClassVar[bool] = False
+    #: pyfast-check: the recorded workload phase this rule's fix works in (one of ``HARNESS_PHASES``);
+    #: its per-rule speedup is measured there
+    harness_phase: ClassVar[str]
+    #: pyfast-check: the comparison modes its fix may need, strictest first (``EQUIVALENCE_MODES``)
+    equivalence: ClassVar[tuple[str, ...]]
+    #: measured factors, keyed as in ``bench/results/pattern_speed.json`` under the rule's code;
+    #: messages and documentation quote only these
+    speedups: ClassVar[Mapping[str, Speedup]] = {}
     node_types: ClassVar[tuple[type[ast.AST], ...]]
     bad: ClassVar[tuple[Example, ...]] = ()
     good: ClassVar[tuple[Example, ...]] = ()
@@ -92,8 +173,9 @@ class Rule:
     def check(self, node: Any, an: Analysis) -> Iterator[Finding]:
         raise NotImplementedError
 
-    def fix(self, node: Any, fix: Fix, ctx: FixContext, anchor: str = "main") -> Any:
-        """Rewrite the CST ``node`` found at the finding (or at one of ``fix.data['anchors']``).
+    def fix(self, node: cst.CSTNode, fix: Fix, ctx: FixContext, anchor: str = "main") -> FixResult:
+        """Rewrite the CST ``node`` found at the finding (``anchor == "main"``) or at the one of
+        ``fix.anchors`` tagged ``anchor``, using ``fix.data`` (the rule's own ``FixData``).
 
         Return the replacement, or ``None`` to leave this finding unfixed.
         """
@@ -113,9 +195,9 @@ class Rule:
         )
 
     @staticmethod
-    def anchor(node: ast.AST, tag: str) -> tuple[str, str, int, int, int, int]:
+    def anchor(node: ast.AST, tag: str) -> Anchor:
         """A second place the fix edits (e.g. the ``if`` a two-statement fix removes)."""
-        return (
+        return Anchor(
             tag,
             type(node).__name__,
             node.lineno,  # type: ignore[attr-defined]
@@ -137,11 +219,17 @@ class Rule:
         parts = [
             f"## {cls.code} `{cls.name}`",
             f"*{cls.summary}* {fix}{default}",
-            "### What it does", cls.what.strip(),
-            "### Why is this bad?", cls.why.strip(),
+            "### What it does", cls.render(cls.what),
+            "### Why is this bad?", cls.render(cls.why),
             "### Example", "```python\n" + cls.example.strip() + "\n```",
             "### Use instead", "```python\n" + cls.use_instead.strip() + "\n```",
-            "### Fix safety", cls.fix_safety.strip(),
-            "### When it is wrong", cls.when_wrong.strip(),
+            "### Fix safety", cls.render(cls.fix_safety),
+            "### When it is wrong", cls.render(cls.when_wrong),
         ]
         return "\n\n".join(parts) + "\n"
+
+    @classmethod
+    def render(cls, text: str) -> str:
+        """Documentation ``text`` with every ``{speedup:KEY}`` replaced by ``speedups[KEY]``,
+        described with its spread (a factor is never typed into the text itself)."""
+        return _SPEEDUP_PLACEHOLDER.sub(lambda m: cls.speedups[m.group(1)].describe(), text.strip())

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flake8_pyfast.checker import lint_source
+from flake8_pyfast.rule import EQUIVALENCE_MODES, HARNESS_PHASES
 from flake8_pyfast.rules import all_rules
 
 RULES = all_rules()
@@ -32,6 +33,14 @@ def test_rule_is_complete(rule):
         assert getattr(rule, field).strip(), f"{rule.code} has no {field}"
     for snippet in (rule.example, rule.use_instead):
         ast.parse(snippet)  # the documentation's code must at least parse
+    # the documented example shows the finding; what the documentation recommends instead shows none
+    assert rule.code in {f.code for f in lint_source(rule.example)}, f"{rule.code}'s documented example is silent"
+    assert [f.code for f in lint_source(rule.use_instead)] == [], f"{rule.code}'s `use_instead` is reported"
+    # pyfast-check's metadata lives on the rule: a new rule without it fails here, not in CI with torch
+    assert rule.harness_phase in HARNESS_PHASES, f"{rule.code}: harness_phase"
+    assert rule.equivalence, f"{rule.code}: equivalence"
+    assert set(rule.equivalence) <= set(EQUIVALENCE_MODES), f"{rule.code}: equivalence {rule.equivalence}"
+    assert list(rule.equivalence) == sorted(rule.equivalence, key=EQUIVALENCE_MODES.index), "strictest first"
     assert rule.bad, "a rule needs examples it must report"
     assert rule.good, "a rule needs tricky negative examples"
     assert rule.fixable in ("no", "safe", "unsafe", "sometimes")

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
-from flake8_pyfast.analysis.core import const_number
+from flake8_pyfast.analysis.astutil import const_number
 from flake8_pyfast.analysis.kinds import Kind
-from flake8_pyfast.model import Example, Finding, Fix
-from flake8_pyfast.rule import FixContext, Rule
+from flake8_pyfast.model import Example, Finding, Fix, FixData
+from flake8_pyfast.rule import FixContext, Rule, Speedup
 from flake8_pyfast.rules._shared import name_is, type_insensitive_use
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from flake8_pyfast.analysis import Analysis
+    from flake8_pyfast.rule import FixResult
+
+
+@dataclass(frozen=True)
+class MathFix(FixData):
+    """``op``: the NumPy function (or ``"norm"``); ``replacement``: the function that replaces it;
+    for ``clip``, which bounds are there (``None`` bounds are left out)."""
+
+    op: str
+    replacement: str = ""
+    has_lo: bool = True
+    has_hi: bool = True
 
 # numpy name -> (replacement, arity, exact result, can raise where NumPy returns nan/inf)
 _MATH: dict[str, tuple[str, int, bool, bool]] = {
@@ -43,7 +58,6 @@ _MATH: dict[str, tuple[str, int, bool, bool]] = {
     "clip": ("clip", 3, True, False),
     "power": ("power", 2, False, True),  # int ** negative int, negative ** fraction
 }
-_FACTOR = {"sqrt": "~5x", "exp": "~5x", "abs": "~5x", "absolute": "~5x", "clip": "~15x"}
 
 
 def _is_float(k: Kind) -> bool:
@@ -56,6 +70,15 @@ class NumpyMathOnScalar(Rule):
     summary = "NumPy math on a Python scalar in hot code: use `math` / builtins"
     fixable = "sometimes"
     node_types = (ast.Call,)
+    harness_phase = "simulation"  # the reward helper runs inside env.step
+    equivalence = ("exact", "tolerance")  # math.hypot rounds differently from np.linalg.norm
+    speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
+        "sqrt": Speedup(4.62, 4.24, 4.99),
+        "exp": Speedup(4.33, 3.92, 4.86),
+        "abs": Speedup(7.39, 6.9, 7.82),
+        "clip": Speedup(15.7, 14.6, 17.9),
+        "norm": Speedup(34.9, 32.4, 38.9),
+    }
 
     what = """
 Finds calls such as `np.sqrt(x)`, `np.clip(r, -1, 1)`, `np.abs(dx)` or
@@ -65,18 +88,32 @@ code that runs every step.
 """
     why = """
 A NumPy ufunc call on a scalar converts the number to a 0-d array, dispatches, and boxes the
-result back into a NumPy scalar. `math.sqrt` and the builtins skip all of that. Measured on a
-2-core CPU: `np.sqrt`/`np.exp`/`np.abs` on a float are 4-6x slower than `math.*`/`abs`,
-`np.clip` on a float 15x slower than `min(max(...))`, and `np.linalg.norm` of a 3-tuple 23x
-slower than `math.hypot`. In a reward function called a million times this is seconds per run.
+result back into a NumPy scalar. `math.sqrt` and the builtins skip all of that. Measured by
+`bench/pattern_speed.py` on a float:
+
+- `np.sqrt(x)` -> `math.sqrt(x)`: {speedup:sqrt}
+- `np.exp(x)` -> `math.exp(x)`: {speedup:exp}
+- `np.abs(x)` -> `abs(x)`: {speedup:abs}
+- `np.clip(x, -1.0, 1.0)` -> `min(max(x, -1.0), 1.0)`: {speedup:clip}
+- `np.linalg.norm([dx, dy, dz])` -> `math.hypot(dx, dy, dz)`: {speedup:norm}
+
+In a reward function called a million times this is seconds per run.
 """
     example = """
+import numpy as np
+import pybullet as p
+
+gx, gy, gz = 0.5, 0.0, 0.2
 for t in range(horizon):
     x, y, z = p.getBasePositionAndOrientation(robot)[0]
     dist = np.linalg.norm([x - gx, y - gy, z - gz])
     reward = np.clip(float(-dist), -1.0, 1.0)
 """
     use_instead = """
+import math
+import pybullet as p
+
+gx, gy, gz = 0.5, 0.0, 0.2
 for t in range(horizon):
     x, y, z = p.getBasePositionAndOrientation(robot)[0]
     dist = math.hypot(x - gx, y - gy, z - gz)
@@ -160,8 +197,9 @@ def compute_reward(self, gx: float):
 """,
             expect=((7, "PYF101"),),
             fixed="""\
-import pybullet as p
 import math
+
+import pybullet as p
 
 
 def compute_reward(self, gx: float):
@@ -317,10 +355,11 @@ for t in range(10):
             return
         fix = self._fix(node, an, name, replacement, exact, may_raise, kinds)
         shown = {"clip": "min(max(...))", "power": "`**`"}.get(name, f"`{replacement}()`")
-        factor = _FACTOR.get(name, "several times")
+        measured = self.speedups.get("abs" if name == "absolute" else name)
+        gain = f"is {measured.claim}" if measured else "skips NumPy's array round trip"
         yield self.report(
             node,
-            f"`np.{name}()` on a Python scalar {heat}: {shown} is {factor} faster",
+            f"`np.{name}()` on a Python scalar {heat}: {shown} {gain}",
             fix,
         )
 
@@ -333,7 +372,7 @@ for t in range(10):
                 return None
         if replacement.startswith("math.") and not name_is(an, node, "math", "math"):
             return None
-        data: dict[str, Any] = {"op": name, "replacement": replacement}
+        has_lo = has_hi = True
         reasons = []
         if not exact:
             reasons.append("the result may differ from NumPy's")
@@ -351,12 +390,13 @@ for t in range(10):
             literal = [const_number(b) is not None or (isinstance(b, ast.Constant) and b.value is None) for b in bounds]
             if not all(literal):
                 reasons.append("non-literal bounds may be NaN")
-            data["has_lo"] = not (isinstance(bounds[0], ast.Constant) and bounds[0].value is None)
-            data["has_hi"] = not (isinstance(bounds[1], ast.Constant) and bounds[1].value is None)
+            has_lo = not (isinstance(bounds[0], ast.Constant) and bounds[0].value is None)
+            has_hi = not (isinstance(bounds[1], ast.Constant) and bounds[1].value is None)
         if any(k.dtype in ("np.float32", "np.float16") for k in kinds):
             reasons.append("float32 input becomes a float64 result")
         if not type_insensitive_use(an, node):
             reasons.append("the result becomes a Python number instead of a NumPy scalar")
+        data = MathFix(name, replacement, has_lo, has_hi)
         return Fix(safe=not reasons, data=data, reason="; ".join(reasons))
 
     def _check_norm(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
@@ -376,37 +416,38 @@ for t in range(10):
             return
         fix = None
         if name_is(an, node, "math", "math"):
-            fix = Fix(safe=False, data={"op": "norm"},
+            fix = Fix(safe=False, data=MathFix("norm", "math.hypot"),
                       reason="math.hypot rounds differently from np.linalg.norm in the last bit")
         yield self.report(
             node,
-            f"`np.linalg.norm()` of {len(arg.elts)} scalars {heat}: `math.hypot()` is ~23x faster",
+            f"`np.linalg.norm()` of {len(arg.elts)} scalars {heat}: `math.hypot()` is {self.speedups['norm'].claim}",
             fix,
         )
 
     # -- fix ------------------------------------------------------------------------------------
-    def fix(self, node: Any, fix: Fix, ctx: FixContext, anchor: str = "main") -> Any:
-        op = fix.data["op"]
-        args = [a.value for a in node.args]
+    def fix(self, node: cst.CSTNode, fix: Fix, ctx: FixContext, anchor: str = "main") -> FixResult:
+        data = fix.data
+        assert isinstance(data, MathFix)
+        op = data.op
+        args = [a.value for a in cast("cst.Call", node).args]
         if op == "norm":
             inner = args[0]
             if type(inner).__name__ == "Call":  # np.linalg.norm(np.array([...]))
-                inner = inner.args[0].value
-            elts = [e.value for e in inner.elements]
+                inner = cast("cst.Call", inner).args[0].value
+            elts = [e.value for e in cast("cst.List | cst.Tuple", inner).elements]
             ctx.require_import("math")
             names = ", ".join(f"{{e{i}}}" for i in range(len(elts)))
             return ctx.expr(f"math.hypot({names})", **{f"e{i}": e for i, e in enumerate(elts)})
         if op == "clip":
             x, lo, hi = args
             out = x
-            if fix.data["has_lo"]:
+            if data.has_lo:
                 out = ctx.expr("max({x}, {lo})", x=out, lo=lo)
-            if fix.data["has_hi"]:
+            if data.has_hi:
                 out = ctx.expr("min({x}, {hi})", x=out, hi=hi)
             return out
         if op == "power":
             return ctx.expr("{x} ** {y}", x=ctx.atom(args[0]), y=ctx.atom(args[1]))
-        replacement = fix.data["replacement"]
-        if replacement.startswith("math."):
+        if data.replacement.startswith("math."):
             ctx.require_import("math")
-        return node.with_changes(func=ctx.expr(replacement))
+        return node.with_changes(func=ctx.expr(data.replacement))

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
-from flake8_pyfast.analysis.core import const_number
+from flake8_pyfast.analysis.astutil import const_number
 from flake8_pyfast.analysis.kinds import FLOAT_DTYPES
-from flake8_pyfast.model import Example, Finding, Fix
-from flake8_pyfast.rule import FixContext, Rule
+from flake8_pyfast.model import Example, Finding, Fix, FixData
+from flake8_pyfast.rule import FixContext, Rule, Speedup
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from flake8_pyfast.analysis import Analysis
+    from flake8_pyfast.rule import FixResult
+
+
+@dataclass(frozen=True)
+class OperatorFix(FixData):
+    """``op``: ``"power"`` (``np.power(x, 2)``), ``"pow_operator"`` (``x ** 2.0``), or the operator
+    symbol that replaces a two-argument NumPy function."""
+
+    op: str
 
 _OPERATORS = {"multiply": "*", "add": "+", "subtract": "-", "divide": "/", "true_divide": "/"}
 
@@ -23,6 +35,14 @@ class NumpyFunctionForOperator(Rule):
     summary = "`np.power(x, 2)`, `x ** 2.0`, `np.multiply(a, b)` on arrays in hot code: use the operator"
     fixable = "sometimes"
     node_types = (ast.Call, ast.BinOp)
+    harness_phase = "simulation"
+    equivalence = ("exact",)
+    speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
+        "power": Speedup(1.58, 1.49, 1.71),
+        "power_large": Speedup(2.36, 2.02, 2.64),
+        "float_exponent": Speedup(1.56, 1.5, 1.71),
+        "multiply": Speedup(1.09, 1.03, 1.16),
+    }
 
     what = """
 Finds, on NumPy arrays in code that runs every step: `np.power(x, 2)` and `np.power(x, 2.0)`;
@@ -31,19 +51,29 @@ positional arguments and no keyword.
 """
     why = """
 `x ** 2` takes NumPy's fast path for an integer power (a plain square); `np.power(x, 2)` and
-`x ** 2.0` go through the generic power loop. Measured on a 2-core CPU: `np.power(x, 2)` and
-`x ** 2.0` are 1.4-2x slower than `x ** 2` on both 8-element and 100k-element arrays. For
-`np.multiply(a, b)` and friends the operator only saves the Python-level function call: ~5% on
-small arrays, nothing measurable on large ones, so treat those findings as tidying-up.
+`x ** 2.0` go through the generic power loop. Measured by `bench/pattern_speed.py`:
+
+- `np.power(x, 2.0)` -> `x ** 2` on 8 elements: {speedup:power}; on 100k: {speedup:power_large}
+- `x ** 2.0` -> `x ** 2` on 8 elements: {speedup:float_exponent}
+- `np.multiply(a, b)` -> `a * b` on 8 elements: {speedup:multiply}
+
+The operator only saves the Python-level function call, a fixed cost that large arrays do not
+notice, so treat the `np.multiply`/`np.add`/... findings as tidying-up.
 Exponents with no fast path (`np.power(x, 0.3)`) are left alone.
 """
     example = """
+import numpy as np
+
 for t in range(n_steps):
-    cost = np.power(action, 2).sum() + np.multiply(w, obs ** 2.0).sum()
+    action = np.asarray(policy(obs))
+    cost = np.power(action, 2).sum() + np.multiply(w, action ** 2.0).sum()
 """
     use_instead = """
+import numpy as np
+
 for t in range(n_steps):
-    cost = (action ** 2).sum() + (w * obs ** 2).sum()
+    action = np.asarray(policy(obs))
+    cost = (action ** 2).sum() + (w * action ** 2).sum()
 """
     fix_safety = """
 `np.power(x, 2)` -> `x ** 2` and `np.multiply(a, b)` -> `a * b` are **safe** once one operand is a
@@ -185,9 +215,10 @@ for i in range(10):
             if heat is None:
                 return
             unsafe = isinstance(exp, float) and left.dtype not in FLOAT_DTYPES
-            fix = Fix(safe=not unsafe, data={"op": "power"},
+            fix = Fix(safe=not unsafe, data=OperatorFix("power"),
                       reason="an integer array would get an integer result" if unsafe else "")
-            yield self.report(node, f"`np.power(x, {exp})` on an array {heat}: `x ** 2` is ~1.4-2x faster", fix)
+            gain = self.speedups["power"].claim
+            yield self.report(node, f"`np.power(x, {exp})` on an array {heat}: `x ** 2` is {gain}", fix)
             return
         if not (left.is_ndarray or right.is_ndarray) or left.is_tensor or right.is_tensor:
             return
@@ -197,8 +228,9 @@ for i in range(10):
         sym = _OPERATORS[name]
         yield self.report(
             node,
-            f"`np.{name}(a, b)` on arrays {heat}: `a {sym} b` skips a function call (small gain)",
-            Fix(safe=True, data={"op": sym}),
+            f"`np.{name}(a, b)` on arrays {heat}: `a {sym} b` skips a function call "
+            f"({self.speedups['multiply'].claim} on small arrays)",
+            Fix(safe=True, data=OperatorFix(sym)),
         )
 
     def _check_pow_operator(self, node: ast.BinOp, an: Analysis) -> Iterator[Finding]:
@@ -214,16 +246,17 @@ for i in range(10):
         if heat is None:
             return
         unsafe = base.dtype not in FLOAT_DTYPES
-        fix = Fix(safe=not unsafe, data={"op": "pow_operator"},
+        fix = Fix(safe=not unsafe, data=OperatorFix("pow_operator"),
                   reason="an integer array would get an integer result" if unsafe else "")
-        yield self.report(node, f"`x ** 2.0` on an array {heat}: `x ** 2` is ~1.5-2x faster", fix)
+        gain = self.speedups["float_exponent"].claim
+        yield self.report(node, f"`x ** 2.0` on an array {heat}: `x ** 2` is {gain}", fix)
 
-    def fix(self, node: Any, fix: Fix, ctx: FixContext, anchor: str = "main") -> Any:
-        op = fix.data["op"]
-        cst = ctx.cst
+    def fix(self, node: cst.CSTNode, fix: Fix, ctx: FixContext, anchor: str = "main") -> FixResult:
+        assert isinstance(fix.data, OperatorFix)
+        op = fix.data.op
         if op == "pow_operator":
-            return node.with_changes(right=cst.Integer("2"))
-        x, y = (ctx.atom(a.value) for a in node.args)
+            return node.with_changes(right=ctx.cst.Integer("2"))
+        x, y = (ctx.atom(a.value) for a in cast("cst.Call", node).args)
         if op == "power":
             return ctx.expr("{x} ** 2", x=x)
         return ctx.expr(f"{{x}} {op} {{y}}", x=x, y=y)

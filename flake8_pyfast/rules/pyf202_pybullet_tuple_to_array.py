@@ -6,10 +6,10 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from flake8_pyfast.analysis.knowledge import CONVERTERS
 from flake8_pyfast.model import Example, Finding
-from flake8_pyfast.rule import Rule
+from flake8_pyfast.rule import Rule, Speedup
 from flake8_pyfast.rules._shared import describe
-from flake8_pyfast.rules.pyf201_array_from_sequence import CONVERTERS
 
 if TYPE_CHECKING:
     from flake8_pyfast.analysis import Analysis
@@ -25,6 +25,11 @@ class PybulletTupleToArray(Rule):
     hot_only = False
     supersedes = ("PYF201",)
     node_types = (ast.Call,)
+    harness_phase = "simulation"
+    equivalence = ("exact",)
+    speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
+        "row": Speedup(1.67, 1.61, 1.71),
+    }
 
     what = """
 Finds `np.array`, `np.asarray`, `np.concatenate`, `torch.tensor`, ... applied to what a PyBullet
@@ -37,25 +42,34 @@ called every simulation step.
     why = """
 PyBullet returns nested Python tuples. Converting them allocates a new array, and the usual
 observation code does it for the position, the orientation, the velocities and every joint, then
-concatenates. One write of the values into a row of an array allocated once was 2-2.5x faster
-on a 2-core CPU. When PyBullet and PyTorch share a loop this is often the largest per-step cost
+concatenates. Writing the values into a row of an array allocated once (and returning a copy)
+measured {speedup:row} for a position, an orientation and seven joint states
+(`bench/pattern_speed.py`). When PyBullet and PyTorch share a loop this is often the largest per-step cost
 outside the physics itself.
 """
     example = """
-def _get_obs(self):
-    pos, orn = self._p.getBasePositionAndOrientation(self.robot)
-    joints = [self._p.getJointState(self.robot, j)[0] for j in self.joints]
-    return np.concatenate([np.array(pos), np.array(orn), np.array(joints)])
+import numpy as np
+
+
+class Env:
+    def _get_obs(self):
+        pos, orn = self._p.getBasePositionAndOrientation(self.robot)
+        joints = [self._p.getJointState(self.robot, j)[0] for j in self.joints]
+        return np.concatenate([np.array(pos), np.array(orn), np.array(joints)])
 """
     use_instead = """
-def _get_obs(self):
-    pos, orn = self._p.getBasePositionAndOrientation(self.robot)
-    obs = self._obs                     # np.empty(7 + n_joints), allocated in __init__
-    obs[0:3] = pos
-    obs[3:7] = orn
-    for i, state in enumerate(self._p.getJointStates(self.robot, self.joints)):
-        obs[7 + i] = state[0]
-    return obs.copy()
+import numpy as np
+
+
+class Env:
+    def _get_obs(self):
+        pos, orn = self._p.getBasePositionAndOrientation(self.robot)
+        obs = self._obs                     # np.empty(7 + n_joints), allocated in __init__
+        obs[0:3] = pos
+        obs[3:7] = orn
+        for i, state in enumerate(self._p.getJointStates(self.robot, self.joints)):
+            obs[7 + i] = state[0]
+        return obs.copy()
 """
     fix_safety = "No automatic fix: the buffer layout is yours to choose."
     when_wrong = """
@@ -138,6 +152,6 @@ def get_obs(robot, tracker):
                 yield self.report(
                     node,
                     f"`{describe(q)}()` of a PyBullet getter's tuple (runs every step): "
-                    "write the values into a preallocated row instead (2-2.5x)",
+                    f"write the values into a preallocated row instead ({self.speedups['row'].claim})",
                 )
                 return

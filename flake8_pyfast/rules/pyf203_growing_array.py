@@ -6,9 +6,10 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from flake8_pyfast.analysis.astutil import same_expr
 from flake8_pyfast.analysis.kinds import NDARRAY, SEQUENCE, TENSOR
 from flake8_pyfast.model import Example, Finding
-from flake8_pyfast.rule import Rule
+from flake8_pyfast.rule import Rule, Speedup
 from flake8_pyfast.rules._shared import describe
 
 if TYPE_CHECKING:
@@ -20,14 +21,6 @@ _GROWERS = frozenset({"numpy.append", "numpy.concatenate", "numpy.vstack", "nump
 _CONVERTERS = frozenset({"numpy.array", "numpy.asarray", "numpy.stack", "numpy.vstack",
                          "numpy.concatenate", "torch.stack", "torch.tensor", "torch.as_tensor",
                          "torch.cat", "torch.FloatTensor", "torch.Tensor"})
-
-
-def _same_target(a: ast.expr, b: ast.expr) -> bool:
-    if isinstance(a, ast.Name) and isinstance(b, ast.Name):
-        return a.id == b.id
-    if isinstance(a, ast.Attribute) and isinstance(b, ast.Attribute):
-        return a.attr == b.attr and _same_target(a.value, b.value)
-    return False
 
 
 def _has_exit(body: list[ast.stmt]) -> bool:
@@ -53,6 +46,12 @@ class GrowingArray(Rule):
     hot_only = False
     supersedes = ("PYF201",)
     node_types = (ast.Call,)
+    harness_phase = "conversion"
+    equivalence = ("exact",)
+    speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
+        "grow": Speedup(12.7, 11.2, 13.5),
+        "prealloc": Speedup(0.826, 0.788, 0.977),
+    }
 
     what = """
 Finds two ways of building an array one piece at a time:
@@ -66,9 +65,15 @@ Finds two ways of building an array one piece at a time:
 Each concatenation copies everything collected so far, so `n` appends cost O(n^2) copying: a
 10,000-step rollout copies ~50 million rows. The list-then-convert form is linear but still builds
 `n` temporary objects and copies them all again at the end; when the length is known, an array
-allocated once and filled in place (`buf[t] = obs`) does one copy per item.
+allocated once and filled in place (`buf[t] = obs`) does one copy per item. Measured by
+`bench/pattern_speed.py` for 1000 steps of 8 floats: a list converted once instead of growing by
+`np.concatenate`, {speedup:grow}; an array allocated once and filled by index instead of the
+list, {speedup:prealloc}. Preallocation's sure gain is memory (no `n` temporary objects); in time,
+for small rows, the list converted once is its close competitor.
 """
     example = """
+import numpy as np
+
 obs_list = []
 for t in range(num_steps):
     obs, reward, done, info = env.step(policy(obs))
@@ -76,6 +81,8 @@ for t in range(num_steps):
 batch = np.array(obs_list)
 """
     use_instead = """
+import numpy as np
+
 batch = np.empty((num_steps, *env.observation_space.shape), dtype=np.float32)
 for t in range(num_steps):
     obs, reward, done, info = env.step(policy(obs))
@@ -187,7 +194,7 @@ arr = np.array(xs)
             return
         first = node.args[0]
         pieces = [first] if q == "numpy.append" else list(first.elts) if isinstance(first, ast.List | ast.Tuple) else []
-        if not any(_same_target(target, p) for p in pieces):
+        if not any(same_expr(target, p) for p in pieces):
             return
         heat = an.heat(node)
         in_loop = bool(an.loops_of(node))
@@ -196,7 +203,8 @@ arr = np.array(xs)
         yield self.report(
             node,
             f"`{describe(q)}()` grows `{ast.unparse(target)}` {heat}: every call copies all that was "
-            "collected so far (quadratic); preallocate and fill by index",
+            f"collected so far (quadratic; a list converted once: {self.speedups['grow'].claim}); "
+            "preallocate and fill by index",
         )
 
     def _check_list_then_convert(self, node: ast.Call, an: Analysis, q: str) -> Iterator[Finding]:
@@ -242,7 +250,7 @@ arr = np.array(xs)
             node,
             f"list `{name.id}` gets one append per iteration of the loop at line {loop.lineno} (known "
             f"length) and is converted here by `{describe(q)}()`: preallocate the array and write "
-            f"`buf[i] = ...` in the loop",
+            f"`buf[i] = ...` in the loop (saves memory; time: {self.speedups['prealloc'].claim} for rows of 8 floats)",
         )
 
     @staticmethod

@@ -4,38 +4,60 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from flake8_pyfast.analysis import knowledge as K
 from flake8_pyfast.analysis.alias import escapes_before
-from flake8_pyfast.analysis.core import const_number
+from flake8_pyfast.analysis.astutil import const_number, same_expr
 from flake8_pyfast.analysis.kinds import FLOAT_DTYPES, INT_DTYPES, NDARRAY, SCALAR, TENSOR, Kind, promote_arrays
-from flake8_pyfast.model import Example, Finding, Fix
-from flake8_pyfast.rule import FixContext, Rule
+from flake8_pyfast.locator import Locator, follow
+from flake8_pyfast.model import Example, Finding, Fix, FixData
+from flake8_pyfast.rule import FixContext, Rule, Speedup
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from flake8_pyfast.analysis import Analysis
+    from flake8_pyfast.rule import FixResult
 
 _OPS: dict[type[ast.operator], tuple[str, str]] = {
     ast.Add: ("+", "add_"), ast.Sub: ("-", "sub_"), ast.Mult: ("*", "mul_"), ast.Div: ("/", "div_"),
 }
 _COMMUTATIVE = (ast.Add, ast.Mult)
 Path = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class InPlaceFix(FixData):
+    """Which in-place form replaces the update, and where its parts are (locators from the
+    finding's node: the ``Assign``, or the ``copy_`` call of a soft update).
+
+    ``form``: ``aug`` (``x op= operand``), ``chain`` (``x.ops[0](operands[0]).ops[1](...)``),
+    ``method`` / ``function`` (``x.method(...)``), ``np_clip`` (``out=x``), ``ema`` (``t.lerp_(s, b)``
+    when ``lerp``, else ``t.mul_(a).add_(s, alpha=b)`` or ``.add_(b * s)``), ``soft``
+    (``target.lerp_(s, w)``).
+    """
+
+    form: str
+    op: str = ""
+    method: str = ""
+    ops: tuple[str, ...] = ()
+    operand: Locator = ()
+    operands: tuple[Locator, ...] = ()
+    target: Locator = ()
+    a: Locator = ()
+    b: Locator = ()
+    s: Locator = ()
+    w: Locator = ()
+    lerp: bool = False
+    alpha: bool = False
+
+
 #: (the name's load, the other operands, fix data, message template, exact?)
-Match = tuple[ast.Name, list[ast.expr], dict[str, Any], str, bool]
+Match = tuple[ast.Name, list[ast.expr], InPlaceFix, str, bool]
 _INT_OK_METHODS = ("clamp_", "clip_", "clamp_min_", "clamp_max_", "abs_", "neg_", "sign_", "relu_")
 _AUG = {"+": "AddAssign", "-": "SubtractAssign", "*": "MultiplyAssign", "/": "DivideAssign"}
-
-
-def _same(a: object, b: object) -> bool:
-    """Structurally equal expressions (positions and load/store context ignored)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, ast.AST):
-        return all(_same(getattr(a, f, None), getattr(b, f, None)) for f in a._fields if f != "ctx")
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
 
 
 def _complement(a: ast.expr, b: ast.expr) -> bool:
@@ -44,16 +66,16 @@ def _complement(a: ast.expr, b: ast.expr) -> bool:
         isinstance(a, ast.BinOp)
         and isinstance(a.op, ast.Sub)
         and const_number(a.left) in (1, 1.0)
-        and _same(a.right, b)
+        and same_expr(a.right, b)
     )
 
 
 def _split_product(node: ast.expr, target: ast.expr) -> tuple[ast.expr, str] | None:
     """``c * target`` or ``target * c`` -> (c, which side c is on)."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        if _same(node.right, target) and not _same(node.left, target):
+        if same_expr(node.right, target) and not same_expr(node.left, target):
             return node.left, "left"
-        if _same(node.left, target) and not _same(node.right, target):
+        if same_expr(node.left, target) and not same_expr(node.right, target):
             return node.right, "right"
     return None
 
@@ -62,23 +84,18 @@ def _mentions(node: ast.AST, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
 
-def follow(node: Any, path: Path) -> Any:
-    """Walk a CST node along a path recorded on the ast (``"args", i`` means ``args[i].value``)."""
-    it = iter(path)
-    for step in it:
-        if step == "args":
-            node = node.args[next(it)].value
-        else:
-            node = getattr(node, step)
-    return node
-
-
 class OutOfPlaceUpdate(Rule):
     code = "PYF204"
     name = "out-of-place-update"
     summary = "`x = x + y`, `x = x.clamp(...)`, EMAs and soft target updates that could be in place"
     fixable = "sometimes"
     node_types = (ast.Assign, ast.Call)
+    harness_phase = "update"
+    equivalence = ("exact", "tolerance")  # lerp_ and chained in-place ops round differently
+    speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
+        "inplace": Speedup(1.56, 1.49, 1.72),
+        "lerp": Speedup(5.64, 5.23, 6.05),
+    }
 
     what = """
 Finds, in code that runs every step, an array or tensor rebound to an out-of-place result computed
@@ -90,23 +107,30 @@ update `tp.data.copy_(tau * p.data + (1 - tau) * tp.data)`.
     why = """
 Every out-of-place operation allocates a new array (and frees the old one), and a chain allocates
 one temporary per operator. In place, the same arithmetic writes into memory that is already hot
-in cache. Measured on a 2-core CPU: `x = x + y` -> `x += y` 1.4-1.7x; the EMA and the soft
-update -> `lerp_` 5-7x (one fused kernel instead of three temporaries).
+in cache. Measured by `bench/pattern_speed.py`: `x = x + y` -> `x += y` on a tensor of 65536
+floats, {speedup:inplace}; the soft target update of a small MLP's six tensors -> `lerp_` (one
+fused kernel instead of three temporaries), {speedup:lerp}.
 """
     example = """
+import torch
+
+tau, gamma, num_envs = 0.005, 0.99, 8
 with torch.no_grad():
     for p, tp in zip(net.parameters(), target.parameters()):
         tp.data.copy_(tau * p.data + (1 - tau) * tp.data)
-ret = torch.zeros(n)
-for t in reversed(range(n)):
+ret = torch.zeros(num_envs)
+for t in reversed(range(num_steps)):
     ret = ret * gamma
 """
     use_instead = """
+import torch
+
+tau, gamma, num_envs = 0.005, 0.99, 8
 with torch.no_grad():
     for p, tp in zip(net.parameters(), target.parameters()):
         tp.data.lerp_(p.data, tau)
-ret = torch.zeros(n)
-for t in reversed(range(n)):
+ret = torch.zeros(num_envs)
+for t in reversed(range(num_steps)):
     ret *= gamma
 """
     fix_safety = """
@@ -345,9 +369,9 @@ def make():
         reasons = list(verdict)
         if not exact:
             reasons.append("the in-place form rounds differently")
-        if fix_data.get("form") == "chain" and any(_mentions(o, x) for o in operands[1:]):
+        if fix_data.form == "chain" and any(_mentions(o, x) for o in operands[1:]):
             reasons.append(f"later operands read `{x}` after it was changed")
-        if fix_data.get("form") == "chain" and kind.base == NDARRAY:
+        if fix_data.form == "chain" and kind.base == NDARRAY:
             fix = None
         else:
             fix = Fix(safe=not reasons, data=fix_data, reason="; ".join(reasons))
@@ -371,33 +395,35 @@ def make():
                     b = getattr(s_expr, b_side)
                     s = getattr(s_expr, "right" if b_side == "left" else "left")
                     lerp = _complement(b, a)
-                    data = {
-                        "form": "ema", "lerp": lerp, "t": (t_side, "right" if a_side == "left" else "left"),
-                        "a": (t_side, a_side), "b": (s_side, b_side),
-                        "s": (s_side, "right" if b_side == "left" else "left"),
-                        "alpha": an.kind(b).is_python_scalar,
-                    }
+                    data = InPlaceFix(
+                        "ema", lerp=lerp, a=("value", t_side, a_side), b=("value", s_side, b_side),
+                        s=("value", s_side, "right" if b_side == "left" else "left"),
+                        alpha=an.kind(b).is_python_scalar,
+                    )
                     if lerp or an.kind(b).is_python_scalar or an.kind(s).base != TENSOR:
                         msg = "exponential moving average of `{x}` allocates three temporaries"
                         msg += ": `{x}.lerp_(s, w)`" if lerp else ": `{x}.mul_(a).add_(s, alpha=b)`"
-                        msg += " is 5-7x faster"
+                        msg += " is " + self.speedups["lerp"].claim
                         return load, [a, b, s], data, msg, False
         # x = x <op> e  /  x = e <op> x
         if isinstance(value, ast.BinOp) and type(value.op) in _OPS:
             sym, _ = _OPS[type(value.op)]
             if isinstance(value.left, ast.Name) and value.left.id == x and not _mentions(value.right, x):
-                return value.left, [value.right], {"form": "aug", "op": sym, "operand": "right"}, (
-                    f"`{{x}} = {{x}} {sym} ...` allocates a new {{what}}: `{{x}} {sym}= ...` is 1.4-1.7x faster"), True
+                return value.left, [value.right], InPlaceFix("aug", op=sym, operand=("value", "right")), (
+                    f"`{{x}} = {{x}} {sym} ...` allocates a new {{what}}: `{{x}} {sym}= ...` is "
+                    f"{self.speedups['inplace'].claim}"), True
             if (
                 isinstance(value.op, _COMMUTATIVE) and isinstance(value.right, ast.Name)
                 and value.right.id == x and not _mentions(value.left, x)
             ):
-                return value.right, [value.left], {"form": "aug", "op": sym, "operand": "left"}, (
-                    f"`{{x}} = ... {sym} {{x}}` allocates a new {{what}}: `{{x}} {sym}= ...` is 1.4-1.7x faster"), True
+                return value.right, [value.left], InPlaceFix("aug", op=sym, operand=("value", "left")), (
+                    f"`{{x}} = ... {sym} {{x}}` allocates a new {{what}}: `{{x}} {sym}= ...` is "
+                    f"{self.speedups['inplace'].claim}"), True
             chain = self._chain(value, x)
             if chain is not None:
                 load, steps = chain
-                data = {"form": "chain", "ops": [m for m, _ in steps], "operands": [p for _, p in steps]}
+                data = InPlaceFix("chain", ops=tuple(m for m, _ in steps),
+                                  operands=tuple(("value", *p) for _, p in steps))
                 operands = [self._at(value, p) for _, p in steps]
                 return load, operands, data, (
                     "`{x} = ({x} ...) ...` allocates a temporary per operator: chain in-place ops "
@@ -437,7 +463,7 @@ def make():
                 others = list(value.args) + [kw.value for kw in value.keywords]
                 if any(_mentions(o, x) for o in others):
                     return None
-                return func.value, others, {"form": "method", "method": meth + "_"}, (
+                return func.value, others, InPlaceFix("method", method=meth + "_"), (
                     f"`{{x}} = {{x}}.{meth}(...)` allocates a new tensor: `{{x}}.{meth}_(...)` works in place"), True
             return None
         q = an.qualname(func)
@@ -452,26 +478,26 @@ def make():
                 return None
             if an.kind(value.args[0]).base != TENSOR:
                 return None
-            return value.args[0], rest, {"form": "function", "method": name + "_"}, (
+            return value.args[0], rest, InPlaceFix("function", method=name + "_"), (
                 f"`{{x}} = {q.replace('torch.nn.functional', 'F')}({{x}}, ...)` allocates a new tensor: "
                 f"`{{x}}.{name}_(...)` works in place"), True
         if q == "numpy.clip" and len(value.args) == 3 and not value.keywords:
             if an.kind(value.args[0]).base != NDARRAY:
                 return None
-            return value.args[0], rest, {"form": "np_clip"}, (
+            return value.args[0], rest, InPlaceFix("np_clip"), (
                 "`{x} = np.clip({x}, lo, hi)` allocates a new array: pass `out={x}`"), True
         return None
 
-    def _dtype_verdict(self, an: Analysis, kind: Kind, data: dict[str, Any],
+    def _dtype_verdict(self, an: Analysis, kind: Kind, data: InPlaceFix,
                        operands: list[ast.expr]) -> list[str] | None:
         """``None``: the dtype would change (stay silent); else the reasons the fix is unsafe."""
         xd = kind.dtype
         reasons: list[str] = []
         if xd is None or xd == "bool":
             return None
-        form = data["form"]
+        form = data.form
         if form in ("method", "function"):
-            if xd not in FLOAT_DTYPES and data["method"] not in _INT_OK_METHODS:
+            if xd not in FLOAT_DTYPES and data.method not in _INT_OK_METHODS:
                 return None
             for o in operands:
                 if not an.kind(o).is_python_scalar and not (isinstance(o, ast.Constant) and o.value is None):
@@ -487,9 +513,9 @@ def make():
         if form in ("ema",) and xd not in FLOAT_DTYPES:
             return None
         if form == "aug":
-            divides = [data["op"] == "/"]
+            divides = [data.op == "/"]
         elif form == "chain":
-            divides = [m == "div_" for m in data["ops"]]
+            divides = [m == "div_" for m in data.ops]
         else:  # ema: a * t + b * s
             divides = [False] * len(operands)
         for division, o in zip(divides, operands, strict=True):
@@ -540,54 +566,56 @@ def make():
                 heat = an.heat(node)
                 if heat is None:
                     return
-                data = {"form": "soft", "target": ("func", "value"), "s": s_path, "w": ("args", 0, s_side, w_side)}
+                data = InPlaceFix("soft", target=("func", "value"), s=s_path, w=("args", 0, s_side, w_side))
                 yield self.report(
                     node,
                     f"soft target update {heat} builds three temporaries: "
-                    f"`{ast.unparse(target)}.lerp_(source, {ast.unparse(w)})` is 5-7x faster",
+                    f"`{ast.unparse(target)}.lerp_(source, {ast.unparse(w)})` is {self.speedups['lerp'].claim}",
                     Fix(safe=False, data=data, reason="lerp_ rounds differently from a*x + (1-a)*y"),
                 )
                 return
 
     # -- fix ----------------------------------------------------------------------------------
-    def fix(self, node: Any, fix: Fix, ctx: FixContext, anchor: str = "main") -> Any:
-        cst = ctx.cst
-        form = fix.data["form"]
+    def fix(self, node: cst.CSTNode, fix: Fix, ctx: FixContext, anchor: str = "main") -> FixResult:
+        lib = ctx.cst  # the libcst module
+        data = fix.data
+        assert isinstance(data, InPlaceFix)
+        form = data.form
         if form == "soft":
-            target = follow(node, fix.data["target"])
-            return ctx.expr("{t}.lerp_({s}, {w})", t=target, s=_bare(cst, follow(node, fix.data["s"])),
-                            w=_bare(cst, follow(node, fix.data["w"])))
-        target = node.targets[0].target
-        value = node.value
+            target = follow(node, data.target)
+            return ctx.expr("{t}.lerp_({s}, {w})", t=target, s=_bare(lib, follow(node, data.s)),
+                            w=_bare(lib, follow(node, data.w)))
+        assign = cast("cst.Assign", node)
+        target = assign.targets[0].target
+        value = assign.value
         if form == "aug":
-            operand = getattr(value, fix.data["operand"])
-            op = getattr(cst, _AUG[fix.data["op"]])
-            return cst.AugAssign(target=target, operator=op(), value=_bare(cst, operand))
+            op = getattr(lib, _AUG[data.op])
+            return lib.AugAssign(target=target, operator=op(), value=_bare(lib, follow(node, data.operand)))
         if form == "chain":
-            out = target
-            for method, path in zip(fix.data["ops"], fix.data["operands"], strict=True):
-                out = ctx.expr(f"{{x}}.{method}({{a}})", x=out, a=_bare(cst, follow(value, path)))
-            return cst.Expr(value=out)
+            out: cst.BaseExpression = target
+            for method, path in zip(data.ops, data.operands, strict=True):
+                out = ctx.expr(f"{{x}}.{method}({{a}})", x=out, a=_bare(lib, follow(node, path)))
+            return lib.Expr(value=out)
+        call = cast("cst.Call", value)
         if form == "method":
-            return cst.Expr(value=value.with_changes(func=value.func.with_changes(attr=cst.Name(fix.data["method"]))))
+            return lib.Expr(value=call.with_changes(func=call.func.with_changes(attr=lib.Name(data.method))))
         if form == "function":
-            args = list(value.args[1:])
+            args = list(call.args[1:])
             if args:
-                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            call = cst.Call(func=cst.Attribute(value=target, attr=cst.Name(fix.data["method"])), args=args)
-            return cst.Expr(value=call)
+                args[-1] = args[-1].with_changes(comma=lib.MaybeSentinel.DEFAULT)
+            return lib.Expr(value=lib.Call(func=lib.Attribute(value=target, attr=lib.Name(data.method)), args=args))
         if form == "np_clip":
-            return cst.Expr(value=ctx.with_keyword(value, "out", target))
+            return lib.Expr(value=ctx.with_keyword(call, "out", target))
         if form == "ema":
             t = target
-            s = _bare(cst, follow(value, fix.data["s"]))
-            b = _bare(cst, follow(value, fix.data["b"]))
-            if fix.data["lerp"]:
-                return cst.Expr(value=ctx.expr("{t}.lerp_({s}, {w})", t=t, s=s, w=b))
-            a = _bare(cst, follow(value, fix.data["a"]))
-            if fix.data["alpha"]:
-                return cst.Expr(value=ctx.expr("{t}.mul_({a}).add_({s}, alpha={b})", t=t, a=a, s=s, b=b))
-            return cst.Expr(value=ctx.expr("{t}.mul_({a}).add_({b} * {s})", t=t, a=a, s=ctx.atom(s), b=ctx.atom(b)))
+            s = _bare(lib, follow(node, data.s))
+            b = _bare(lib, follow(node, data.b))
+            if data.lerp:
+                return lib.Expr(value=ctx.expr("{t}.lerp_({s}, {w})", t=t, s=s, w=b))
+            a = _bare(lib, follow(node, data.a))
+            if data.alpha:
+                return lib.Expr(value=ctx.expr("{t}.mul_({a}).add_({s}, alpha={b})", t=t, a=a, s=s, b=b))
+            return lib.Expr(value=ctx.expr("{t}.mul_({a}).add_({b} * {s})", t=t, a=a, s=ctx.atom(s), b=ctx.atom(b)))
         return None
 
 

@@ -4,16 +4,56 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from flake8_pyfast.analysis import knowledge as K
-from flake8_pyfast.analysis.core import const_number, keyword
+from flake8_pyfast.analysis.astutil import const_number, keyword
 from flake8_pyfast.analysis.kinds import DEVICE, DTYPE, NDARRAY, SEQUENCE, TENSOR
-from flake8_pyfast.model import Example, Finding, Fix
-from flake8_pyfast.rule import FixContext, Rule
+from flake8_pyfast.locator import Locator, follow
+from flake8_pyfast.model import Example, Finding, Fix, FixData
+from flake8_pyfast.rule import FixContext, Rule, Speedup
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from flake8_pyfast.analysis import Analysis
+    from flake8_pyfast.rule import FixResult
+
+
+@dataclass(frozen=True)
+class MoveFix(FixData):
+    """What moves into the factory call. Locators start at the ``.to()``/``.cuda()`` call.
+
+    ``device``/``dtype``: the user's argument to re-use; ``device_literal`` (``"cuda:0"`` from
+    ``.cuda(0)``) and ``dtype_cast`` (``"int64"`` from ``.long()``) when the user wrote none;
+    ``prefix``: the module name in front of the factory (``torch``, ``th``); ``legacy``: the
+    modern factory replacing a legacy constructor, with ``legacy_dtype``. ``two_statement``: the
+    ``if x.is_cuda: z = z.cuda()`` shape; ``source`` locates ``x`` from the ``if`` (anchor
+    ``remove``).
+    """
+
+    device: Locator | None = None
+    device_literal: str | None = None
+    dtype: Locator | None = None
+    dtype_cast: str | None = None
+    prefix: Locator | None = None
+    legacy: str | None = None
+    legacy_dtype: str | None = None
+    two_statement: bool = False
+    source: Locator = ()
+
+
+def _where(spec: tuple[str, Any] | None) -> tuple[Locator | None, str | None]:
+    """``_move``'s (how, what) as (locator in the call, literal text)."""
+    if spec is None:
+        return None, None
+    how, what = spec
+    if how == "arg":
+        return ("args", what), None
+    if how == "kw":
+        return ("kw", what), None
+    return None, what  # "literal" device, "cast" dtype name
 
 _EXACT_DTYPE_FACTORIES = frozenset({"zeros", "ones", "empty", "eye"})
 _DEVICE_PREFIXES = ("cuda", "cpu", "mps", "xpu", "meta", "npu", "hpu")
@@ -45,6 +85,12 @@ class CreateThenMove(Rule):
     gpu_only_gain = True
     supersedes = ("PYF206",)
     node_types = (ast.Call, ast.If)
+    harness_phase = "conversion"
+    equivalence = ("exact", "invariants")  # random factories on a GPU draw from the device's generator
+    speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
+        "device": Speedup(1.1, 1.05, 1.21),
+        "dtype": Speedup(1.8, 1.74, 2.0),
+    }
 
     what = """
 Finds a tensor factory (`torch.zeros/ones/empty/full/arange/linspace/eye/tensor/as_tensor/rand/
@@ -58,13 +104,20 @@ device and copies it over (or converts it to the other dtype: a second allocatio
 Passing `device=`/`dtype=` makes the tensor where it belongs in one step. The most common case is
 per step: `torch.FloatTensor(obs).to(device)` on every observation. On a CPU-only machine
 `.to("cpu")` is free, so the gain appears only with an accelerator (or for dtype casts).
+Measured by `bench/pattern_speed.py` on the CPU: `torch.arange(1000).float()` ->
+`dtype=torch.float32`, {speedup:dtype}; `torch.zeros(64).to(device)` -> `device=device` with the
+device the CPU, {speedup:device}.
 """
     example = """
+import torch
+
 obs_t = torch.FloatTensor(obs).to(device)
 mask = torch.zeros(n_envs).to(device)
 idx = torch.arange(n).float()
 """
     use_instead = """
+import torch
+
 obs_t = torch.tensor(obs, dtype=torch.float32, device=device)
 mask = torch.zeros(n_envs, device=device)
 idx = torch.arange(n, dtype=torch.float32)
@@ -295,11 +348,12 @@ def f(target):
     def _fix_for(self, an: Analysis, call: ast.Call, factory: str, device: Any, dtype: Any,
                  dtype_name: str | None, node: ast.AST) -> Fix | None:
         func = call.func
-        prefix = None
+        prefix: Locator | None = None
         if isinstance(func, ast.Attribute) and an.qualname(func.value) == "torch":
-            prefix = ast.unparse(func.value)
+            prefix = ("func", "value", "func", "value")
         reasons = []
-        data: dict[str, Any] = {"device": device, "dtype": dtype, "prefix": prefix, "factory": factory}
+        legacy: str | None = None
+        legacy_dtype: str | None = None
         if factory in K.TORCH_RANDOM_FACTORIES and device is not None:
             reasons.append("a random factory on the device draws from another generator")
         if keyword(call, "requires_grad") is not None:
@@ -311,26 +365,30 @@ def f(target):
         if factory in K.TORCH_LEGACY_CONSTRUCTORS:
             if prefix is None:
                 return None
-            legacy_dtype = K.TORCH_LEGACY_CONSTRUCTORS[factory]
+            default_dtype = K.TORCH_LEGACY_CONSTRUCTORS[factory]
             args = call.args
             if call.keywords or not args or any(isinstance(a, ast.Starred) for a in args):
                 return None
             if all(isinstance(const_number(a), int) for a in args):
-                data["legacy"] = "empty"
+                legacy = "empty"
             elif len(args) == 1 and an.kind(args[0]).base in (NDARRAY, SEQUENCE):
-                data["legacy"] = "tensor"
+                legacy = "tensor"
             elif len(args) == 1:
-                data["legacy"] = "tensor"
+                legacy = "tensor"
                 reasons.append("one argument of unknown kind may be a size for the legacy constructor")
             else:
                 return None
             if factory == "Tensor":
                 reasons.append("torch.Tensor follows the default dtype")
-            data["legacy_dtype"] = dtype_name or legacy_dtype
+            legacy_dtype = dtype_name or default_dtype
             if dtype is not None and dtype_name is None:
                 return None
         elif dtype is not None and dtype_name is None and dtype[0] == "cast":
             return None
+        device_at, device_literal = _where(device)
+        dtype_at, dtype_cast = _where(dtype)
+        data = MoveFix(device=device_at, device_literal=device_literal, dtype=dtype_at, dtype_cast=dtype_cast,
+                       prefix=prefix, legacy=legacy, legacy_dtype=legacy_dtype)
         return Fix(safe=not reasons, data=data, reason="; ".join(reasons))
 
     @staticmethod
@@ -375,49 +433,41 @@ def f(target):
         if factory is None or factory in K.TORCH_LEGACY_CONSTRUCTORS or keyword(prev.value, "device") is not None:
             return
         source = ast.unparse(test.value)
-        data = {"two_statement": True, "device_expr": f"{source}.device",
-                "anchors": [self.anchor(node, "remove")]}
         yield self.report(
             prev.value,
             f"`{ast.unparse(prev.value.func)}(...)` is created on the host, then moved when "
             f"`{source}` is on CUDA: pass `device={source}.device`",
-            Fix(safe=False, data=data, reason="device= also follows MPS/XPU tensors that the original left on the CPU"),
+            Fix(safe=False, data=MoveFix(two_statement=True, source=("test", "value")),
+                reason="device= also follows MPS/XPU tensors that the original left on the CPU",
+                anchors=(self.anchor(node, "remove"),)),
         )
 
     # -- fix ----------------------------------------------------------------------------------
-    def fix(self, node: Any, fix: Fix, ctx: FixContext, anchor: str = "main") -> Any:
+    def fix(self, node: cst.CSTNode, fix: Fix, ctx: FixContext, anchor: str = "main") -> FixResult:
         data = fix.data
-        cst = ctx.cst
-        if data.get("two_statement"):
+        assert isinstance(data, MoveFix)
+        if data.two_statement:
             if anchor == "remove":
                 # the engine applies a fix only if every anchor is rewritten: with a comment in the
                 # `if`, neither half is applied and the finding stays reported
-                return None if "#" in ctx.code(node) else cst.RemovalSentinel.REMOVE
-            return ctx.with_keyword(node, "device", ctx.expr(data["device_expr"]))
-        factory_call = node.func.value
-        call = factory_call
-        prefix = data["prefix"]
-        if data.get("legacy"):
-            new_name = data["legacy"]
-            call = call.with_changes(func=ctx.expr(f"{prefix}.{new_name}"))
-            call = ctx.with_keyword(call, "dtype", ctx.expr(f"{prefix}.{data['legacy_dtype']}"))
-        elif data["dtype"] is not None:
-            call = ctx.with_keyword(call, "dtype", self._arg(node, data["dtype"], ctx, prefix))
-        if data["device"] is not None:
-            call = ctx.with_keyword(call, "device", self._arg(node, data["device"], ctx, prefix))
-        return call.with_changes(lpar=node.lpar, rpar=node.rpar)
-
-    @staticmethod
-    def _arg(node: Any, where: tuple[str, Any], ctx: FixContext, prefix: str | None) -> Any:
-        how, what = where
-        if how == "arg":
-            return node.args[what].value
-        if how == "kw":
-            for arg in node.args:
-                if arg.keyword is not None and arg.keyword.value == what:
-                    return arg.value
-        if how == "literal":
-            return ctx.expr(repr(what).replace("'", '"'))
-        if how == "cast":
-            return ctx.expr(f"{prefix or 'torch'}.{what}")
-        raise ValueError(where)
+                return None if "#" in ctx.code(node) else ctx.cst.RemovalSentinel.REMOVE
+            source = follow(ctx.anchored("remove"), data.source)
+            return ctx.with_keyword(cast("cst.Call", node), "device", ctx.expr("{s}.device", s=source))
+        move = cast("cst.Call", node)
+        call = cast("cst.Call", cast("cst.Attribute", move.func).value)
+        prefix = follow(node, data.prefix) if data.prefix is not None else None
+        if data.legacy:
+            assert prefix is not None
+            call = call.with_changes(func=ctx.expr(f"{{p}}.{data.legacy}", p=prefix))
+            call = ctx.with_keyword(call, "dtype", ctx.expr(f"{{p}}.{data.legacy_dtype}", p=prefix))
+        elif data.dtype is not None:
+            call = ctx.with_keyword(call, "dtype", follow(node, data.dtype))
+        elif data.dtype_cast is not None:
+            dtype = (ctx.expr(f"{{p}}.{data.dtype_cast}", p=prefix) if prefix is not None
+                     else ctx.expr(f"torch.{data.dtype_cast}"))
+            call = ctx.with_keyword(call, "dtype", dtype)
+        if data.device is not None:
+            call = ctx.with_keyword(call, "device", follow(node, data.device))
+        elif data.device_literal is not None:
+            call = ctx.with_keyword(call, "device", ctx.expr(f'"{data.device_literal}"'))
+        return call.with_changes(lpar=move.lpar, rpar=move.rpar)
