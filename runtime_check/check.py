@@ -6,7 +6,8 @@
 3. Rounds: in each, the baseline and then every variant, each in its own process (same seed,
    same threads, a warm-up epoch excluded). Per round and variant: mean epoch time, phase times.
 4. Equivalence against the baseline's trace (round 0): exact, else tolerance, else invariants,
-   as far as the rule allows (``expectations.py``); the baseline must reproduce itself exactly.
+   as far as the rule allows (its ``equivalence``; every fix together: ``expectations.ALL_FIXES``);
+   the baseline must reproduce itself exactly.
 5. Per rule: the paired speedup in the phase the fix works in (overall: whole epochs), median
    and 95% bootstrap interval over the rounds, and a verdict.
 """
@@ -178,9 +179,10 @@ def run_check(options: CheckOptions, progress: Progress | None = None,
                 pairs[name].append((base["epochs"], var["epochs"]))
         results = []
         for name in variant_names:
-            modes = expectations.EQUIVALENCE.get("all" if name == CONTROL else name, ("exact",))
+            whole = name in ("all", CONTROL)
+            modes = expectations.ALL_FIXES if whole else rule_by_code(name).equivalence
             eq = compare(traces["baseline"], traces[name], modes, minibatch=64, samples=options.steps)
-            phase = "total" if name in ("all", CONTROL) else expectations.PHASE.get(name, "total")
+            phase = "total" if whole else rule_by_code(name).harness_phase
             res = _judge(name, "control" if name == CONTROL else "fix", findings.get(name, sum(findings.values())),
                          pairs[name], phase, eq)
             res.fixes = fixes.get(name, 0)
@@ -198,7 +200,7 @@ def run_check(options: CheckOptions, progress: Progress | None = None,
             ratios = [s / f for s, f in out["rounds"] if f > 0]
             median, lo, hi = bootstrap_median(ratios, seed=options.seed)
             rules.append(RuleResult(
-                code=code, kind="case", findings=findings.get(code, 0), phase=expectations.PHASE.get(code, ""),
+                code=code, kind="case", findings=findings.get(code, 0), phase=rule_by_code(code).harness_phase,
                 speedup=median, ci=(lo, hi), verdict=verdict(lo, hi, out["equivalent"]),
                 equivalent=out["equivalent"], equivalence=out["how"] if out["equivalent"] else "different",
                 ratios=ratios, gpu_target=rule_by_code(code).gpu_only_gain,

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from flake8_pyfast.rule import SPEEDUPS_RECORDED
+from flake8_pyfast.rules import rule_by_code
 from runtime_check.check import CheckReport, RuleResult, to_json
 from runtime_check.stats import CHANGES_RESULTS, CONFIRMED, NO_GAIN, SLOWER
 
@@ -21,6 +23,13 @@ def _x(value: float) -> str:
 
 def _ci(ci: tuple[float, float]) -> str:
     return "-" if ci[0] != ci[0] else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def recorded_factors(codes: list[str]) -> str:
+    """What the committed ``bench/pattern_speed.py`` run measured for these rules' patterns, with its date
+    (a report quotes only what this run or a committed bench measured)."""
+    parts = [f"{code} {key}: {speedup.claim}" for code in codes for key, speedup in rule_by_code(code).speedups.items()]
+    return f"bench/pattern_speed.py on a CPU, {SPEEDUPS_RECORDED}: " + "; ".join(parts)
 
 
 def print_report(report: CheckReport, console: Any) -> None:
@@ -58,9 +67,9 @@ def print_report(report: CheckReport, console: Any) -> None:
     parts = ", ".join(f"{k} {v * 1e3:.0f} ms ({100 * v / total:.0f}%)" for k, v in phases.items() if k != "total")
     console.print(f"Baseline epoch {total * 1e3:.0f} ms: {parts}; the rest is Python glue (GAE, bookkeeping).")
     if any(r.gpu_target for r in report.rules) and not o.device.startswith("cuda"):
-        gpu_rules = ", ".join(r.code for r in report.rules if r.gpu_target)
-        console.print(f"[yellow]{gpu_rules} target GPU syncs and transfers; measured here on the CPU, where "
-                      "their gain may not exist (PYF301's clamp was 0.92x on CPU in our notes).[/yellow]")
+        gpu_rules = [r.code for r in report.rules if r.gpu_target]
+        console.print(f"[yellow]{', '.join(gpu_rules)} target GPU syncs and transfers; measured here on the CPU, "
+                      f"where their gain may not exist ({recorded_factors(gpu_rules)}).[/yellow]")
     if report.reproducible is not None and report.reproducible.equivalent:
         console.print("The baseline reproduced itself bit for bit across processes.")
     for warning in report.warnings:
