@@ -1,40 +1,30 @@
-"""``[tool.pyfast]`` in the nearest ``pyproject.toml``.
+"""``pyfast-fix``'s view of ``[tool.pyfast]`` (found, read and checked by :mod:`flake8_pyfast.config`).
 
 ```toml
 [tool.pyfast]
-select = ["PYF"]                 # codes or prefixes
+select = ["PYF"]                    # codes or prefixes
 ignore = ["PYF301"]
 unsafe-fixes = false
 exclude = ["third_party", "*_pb2.py"]
 per-file-ignores = { "tests/*" = ["PYF2"] }
-hot-functions = ["tick"]         # added to the default per-step function names
-cold-functions = ["warmup"]      # added to the default set-up function names
+extend-hot-functions = ["tick"]     # added to the default per-step function names
+extend-cold-functions = ["warmup"]  # added to the default set-up function names
+# hot-functions / cold-functions replace the default lists (flake8 reads the same keys)
 ```
 Unknown keys and unknown codes are errors that name them.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autofix.selection import Selection, SelectionError, check_codes
-from flake8_pyfast.analysis.heat import DEFAULT_COLD_FUNCTIONS, DEFAULT_HOT_FUNCTIONS
-from flake8_pyfast.checker import Settings
+from flake8_pyfast.analysis.settings import Settings
+from flake8_pyfast.config import ConfigError, HeatOptions, PyfastTable, find_pyproject, load_table, strings, table_for
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
-KNOWN_KEYS = ("select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores", "hot-functions",
-              "cold-functions")
-
-
-class ConfigError(ValueError):
-    """The configuration is wrong; the message names the file and the key."""
+__all__ = ["Config", "ConfigError", "config_for", "find_pyproject", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -45,92 +35,61 @@ class Config:
     unsafe_fixes: bool = False
     exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    hot_functions: tuple[str, ...] = ()
-    cold_functions: tuple[str, ...] = ()
+    heat: HeatOptions = field(default_factory=HeatOptions)
     root: Path = field(default_factory=Path.cwd)
 
     def selection(self, select: tuple[str, ...] | None = None, ignore: tuple[str, ...] | None = None) -> Selection:
         return Selection(select or self.select, self.ignore + (ignore or ()), self.per_file_ignores)
 
     def settings(self) -> Settings:
-        return Settings(
-            hot_functions=DEFAULT_HOT_FUNCTIONS + self.hot_functions,
-            cold_functions=DEFAULT_COLD_FUNCTIONS + self.cold_functions,
-        )
-
-
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` with a ``[tool.pyfast]`` table, from ``start`` upwards."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-                return candidate  # let load_config report the problem
-            if "pyfast" in data.get("tool", {}):
-                return candidate
-    return None
+        return self.heat.settings()
 
 
 def load_config(path: Path | None) -> Config:
+    """The configuration in ``path`` (``None``: the defaults); :class:`ConfigError` names what is wrong."""
+    return from_table(load_table(path))
+
+
+def config_for(filename: str | Path) -> Config:
+    """The configuration nearest to ``filename`` (cached per folder; for the codemod commands)."""
+    return from_table(table_for(filename))
+
+
+def from_table(table: PyfastTable) -> Config:
     try:
-        return _load_config(path)
+        return _from_table(table)
     except SelectionError as exc:
         raise ConfigError(str(exc)) from None
 
 
-def _load_config(path: Path | None) -> Config:
-    if path is None:
+def _from_table(table: PyfastTable) -> Config:
+    if table.path is None:
         return Config()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    table = data.get("tool", {}).get("pyfast", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.pyfast] must be a table")
-    unknown = sorted(set(table) - set(KNOWN_KEYS))
-    if unknown:
-        raise ConfigError(f"{path}: unknown [tool.pyfast] key(s): {', '.join(unknown)} "
-                          f"(known: {', '.join(KNOWN_KEYS)})")
-    where = f"{path}: [tool.pyfast]"
-    per_file = table.get("per-file-ignores", {})
+    data, where = table.data, table.where
+    per_file = data.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{where} per-file-ignores must be a table of pattern = [codes]")
     return Config(
-        path=path,
-        select=check_codes(_strings(table, "select", where), f"{where} select") or ("PYF",),
-        ignore=check_codes(_strings(table, "ignore", where), f"{where} ignore"),
-        unsafe_fixes=_bool(table, "unsafe-fixes", where),
-        exclude=_strings(table, "exclude", where),
+        path=table.path,
+        select=check_codes(_strings(data, "select", where), f"{where} select") or ("PYF",),
+        ignore=check_codes(_strings(data, "ignore", where), f"{where} ignore"),
+        unsafe_fixes=_bool(data, "unsafe-fixes", where),
+        exclude=_strings(data, "exclude", where),
         per_file_ignores=tuple(
-            (pattern, check_codes(_as_strings(codes, f"{where} per-file-ignores.{pattern}"),
+            (pattern, check_codes(strings(codes, f"{where} per-file-ignores.{pattern}"),
                                   f"{where} per-file-ignores.{pattern}"))
             for pattern, codes in per_file.items()
         ),
-        hot_functions=_strings(table, "hot-functions", where),
-        cold_functions=_strings(table, "cold-functions", where),
-        root=path.parent,
+        heat=table.heat,
+        root=table.path.parent,
     )
 
 
-def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    return _as_strings(table.get(key, []), f"{where} {key}")
+def _strings(table: Any, key: str, where: str) -> tuple[str, ...]:
+    return strings(table.get(key, []), f"{where} {key}")
 
 
-def _as_strings(value: Any, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where} must be a list of strings")
-    return tuple(value)
-
-
-def _bool(table: dict[str, Any], key: str, where: str) -> bool:
+def _bool(table: Any, key: str, where: str) -> bool:
     value = table.get(key, False)
     if not isinstance(value, bool):
         raise ConfigError(f"{where} {key} must be true or false")
