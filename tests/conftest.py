@@ -40,6 +40,16 @@ def all_cases() -> list[Case]:
 CASES = all_cases()
 
 
+#: test modules that need torch / pybullet (they skip without them); ``-m "not harness"`` leaves them out
+HARNESS_MODULES = ("test_harness.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in HARNESS_MODULES:
+            item.add_marker(pytest.mark.harness)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames:
         metafunc.parametrize("case", CASES, ids=[c.id for c in CASES])
