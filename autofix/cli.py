@@ -26,6 +26,7 @@ from autofix.files import FileError, SourceFile, decode, discover, read_source, 
 from autofix.selection import Selection, SelectionError, check_codes
 from flake8_pyfast import __version__
 from flake8_pyfast.checker import Settings
+from flake8_pyfast.config import table_for
 from flake8_pyfast.model import Finding
 
 
@@ -36,6 +37,9 @@ class Options:
     unsafe: bool
     mode: str  # "write" | "diff" | "check"
     root: str
+    #: read the hot/cold function keys from the ``[tool.pyfast]`` nearest to each file, as flake8
+    #: and the codemods do (off with ``--config`` / ``--isolated``, which name one configuration)
+    nearest: bool = False
 
 
 @dataclass
@@ -56,9 +60,11 @@ def process(path: str, options: Options, src: SourceFile | None = None) -> FileR
         if src is None:
             src = read_source(Path(path))
         rel = _relative(path, options.root)
-        outcome = fix_source(src.text, options.selection, unsafe=options.unsafe,
-                             settings=options.settings, path=rel)
-    except (FileError, SourceError, FixError) as exc:
+        settings = options.settings
+        if options.nearest and path != "-":
+            settings = table_for(path).heat.settings()
+        outcome = fix_source(src.text, options.selection, unsafe=options.unsafe, settings=settings, path=rel)
+    except (FileError, SourceError, FixError, ConfigError) as exc:
         report.error = str(exc)
         return report
     except Exception:  # a bug in pyfast: report it, keep going with the other files
@@ -191,6 +197,7 @@ def _main(argv: Sequence[str] | None) -> int:
         unsafe=config.unsafe_fixes if args.unsafe_fixes is None else args.unsafe_fixes,
         mode="diff" if args.diff else "check" if args.check else "write",
         root=str(config.root),
+        nearest=not args.isolated and args.config is None,
     )
     if paths == ["-"]:
         return _stdin(args, options, out, err)

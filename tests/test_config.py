@@ -146,6 +146,11 @@ def test_each_file_gets_its_nearest_pyproject(tmp_path):
     rows = {(Path(m["path"]).name, int(m["row"])) for m in LINE.finditer(proc.stdout)}
     assert ("m.py", TICK) in rows and ("m.py", ROLLOUT) not in rows
     assert ("n.py", ROLLOUT) in rows and ("n.py", TICK) not in rows
+    # pyfast-fix reads the hot/cold keys per file too (the fixer's own keys come from one config)
+    proc = run("-m", "autofix.cli", "--diff", "--unsafe-fixes", "--output-format", "json", "src", cwd=outer)
+    report = json.loads(proc.stdout)
+    fixed = {(Path(f["path"]).name, f["line"]) for f in report["findings"] + report["fixes"]}
+    assert fixed == rows
 
 
 def test_old_spelling_still_adds_this_release_with_a_warning(tmp_path):
