@@ -42,6 +42,10 @@ FIX_KEYS = ("select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores")
 KNOWN_KEYS = FIX_KEYS + HEAT_KEYS
 
 
+#: deprecation notes already printed by this process
+_WARNED: set[str] = set()
+
+
 class ConfigError(ValueError):
     """The configuration is wrong; the message names the file and the key."""
 
@@ -145,7 +149,9 @@ def load_table(path: Path | None, warn: bool = True) -> PyfastTable:
                          f"to add to the defaults (or add extend-{kind}-functions = [] to replace them)")
     if warn:
         for note in notes:
-            print(f"pyfast: {note}", file=sys.stderr)
+            if note not in _WARNED:  # once per process, however often the table is read
+                _WARNED.add(note)
+                print(f"pyfast: {note}", file=sys.stderr)
     heat = HeatOptions(**{key.replace("-", "_"): value for key, value in got.items()})
     return PyfastTable(path=path, data=table, heat=heat, warnings=tuple(notes))
 

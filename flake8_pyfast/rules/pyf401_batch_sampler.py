@@ -28,6 +28,7 @@ class RandpermFix(FixData):
     batch_size: Locator
     drop_last: bool
 
+
 _BATCH = frozenset({"torch.utils.data.BatchSampler", "torch.utils.data.sampler.BatchSampler"})
 _SUBSET = frozenset({"torch.utils.data.SubsetRandomSampler", "torch.utils.data.sampler.SubsetRandomSampler"})
 
