@@ -63,7 +63,8 @@ def process(path: str, options: Options, src: SourceFile | None = None) -> FileR
         settings = options.settings
         if options.nearest and path != "-":
             settings = table_for(path).heat.settings()
-        outcome = fix_source(src.text, options.selection, unsafe=options.unsafe, settings=settings, path=rel)
+        outcome = fix_source(src.text, options.selection, unsafe=options.unsafe, settings=settings, path=rel,
+                             file=None if path == "-" else path)
     except (FileError, SourceError, FixError, ConfigError) as exc:
         report.error = str(exc)
         return report

@@ -47,14 +47,17 @@ class FixOutcome:
 
 
 def lint(source: str, selection: Selection, settings: Settings = DEFAULT_SETTINGS,
-         path: str | None = None, tree: ast.Module | None = None) -> list[Finding]:
-    """Findings of the selected rules, ``# noqa`` applied. Raises :class:`SourceError`."""
+         path: str | None = None, tree: ast.Module | None = None, file: str | None = None) -> list[Finding]:
+    """Findings of the selected rules, ``# noqa`` applied. Raises :class:`SourceError`.
+
+    ``path`` names the file for messages and per-file selection; ``file``, its location on disk,
+    lets heat follow calls across the file's project."""
     if tree is None:
         tree = _parse(source, path)
     codes = set(selection.codes(path))
     rules = [r for r in all_rules() if r.code in codes]
     lines = source.splitlines(keepends=True)
-    return noqa_filter(lint_tree(tree, lines, settings, rules), lines)
+    return noqa_filter(lint_tree(tree, lines, settings, rules, file), lines)
 
 
 def _syntax_message(exc: Exception) -> str:
@@ -69,14 +72,15 @@ def wanted(finding: Finding, unsafe: bool) -> bool:
 
 
 def fix_source(source: str, selection: Selection | None = None, *, unsafe: bool = False,
-               settings: Settings = DEFAULT_SETTINGS, path: str | None = None) -> FixOutcome:
+               settings: Settings = DEFAULT_SETTINGS, path: str | None = None,
+               file: str | None = None) -> FixOutcome:
     """Fix ``source``. Raises :class:`SourceError` for unparsable input, :class:`FixError` when a
     fix would break the code (then nothing is returned, so nothing can be written)."""
     selection = selection or Selection()
     current = source
     applied: list[Finding] = []
     tree = original_tree = _parse(current, path)
-    findings = lint(current, selection, settings, path, tree)
+    findings = lint(current, selection, settings, path, tree, file)
     for _ in range(MAX_PASSES):
         todo = [f for f in findings if wanted(f, unsafe)]
         if not todo:
@@ -84,13 +88,13 @@ def fix_source(source: str, selection: Selection | None = None, *, unsafe: bool 
         new, done = apply_fixes(current, Statements(tree), todo)
         if not done or new == current:
             break
-        tree, after = _verify(new, findings, done, selection, settings, path)
+        tree, after = _verify(new, findings, done, selection, settings, path, file)
         applied.extend(done)
         current, findings = new, after
     if applied and not (path or "").endswith("__init__.py"):
         pruned = drop_unused_imports(original_tree, current, tree)
         if pruned != current:
-            tree, findings = _verify(pruned, findings, [], selection, settings, path)
+            tree, findings = _verify(pruned, findings, [], selection, settings, path, file)
             current = pruned
     return FixOutcome(source, current, applied, findings)
 
@@ -105,12 +109,12 @@ def _parse(source: str, path: str | None) -> ast.Module:
 
 
 def _verify(new: str, before: Sequence[Finding], done: Sequence[Finding], selection: Selection,
-            settings: Settings, path: str | None) -> tuple[ast.Module, list[Finding]]:
+            settings: Settings, path: str | None, file: str | None = None) -> tuple[ast.Module, list[Finding]]:
     try:
         tree = _parse(new, path)
     except SourceError as exc:
         raise FixError(f"the fixed code does not parse ({exc}); fixes: {_where(done)}") from exc
-    after = lint(new, selection, settings, path, tree)
+    after = lint(new, selection, settings, path, tree, file)
     expected = Counter(f.code for f in before)
     expected.subtract(f.code for f in done)
     got = Counter(f.code for f in after)

@@ -5,17 +5,24 @@ and without this plugin loaded, everything else equal. Both variants run in fres
 interleaved (A B A B ...), after one warm-up each; we report medians and the spread. The plugin's
 own time is measured in-process on already-parsed trees (what flake8 hands it).
 
-    python bench/lint_speed.py [--runs 7] [--package stable-baselines3==2.9.2]
+The plugin indexes the linted file's project (heat across modules) and caches per-file facts on
+disk in ``$PYFAST_CACHE_DIR``. "warm" runs share one cache folder, filled by the warm-up run (the
+usual case: a file that did not change is never parsed for the index again); "cold" runs each get
+an empty one, so every worker parses the whole project for its index. Targets: +10% warm, +25% cold.
+
+    python bench/lint_speed.py [--runs 7] [--package stable-baselines3==2.9.2] [--cache both]
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,12 +40,15 @@ sys.exit(main(sys.argv[1:]))
 WITH_PLUGIN = "import sys\nfrom flake8.main.cli import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
-def time_flake8(script: str, target: Path, jobs: str) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of flake8 and its workers)."""
+def time_flake8(script: str, target: Path, jobs: str, cache: str | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of flake8 and its workers); ``cache``: the index cache folder."""
+    env = dict(BENCH_ENV)
+    if cache is not None:
+        env["PYFAST_CACHE_DIR"] = cache
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", script, "--isolated", f"--jobs={jobs}", str(target)],
-                          capture_output=True, text=True, check=False, env=BENCH_ENV)
+                          capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
@@ -57,7 +67,8 @@ def own_time(files: list[Path], runs: int) -> tuple[float, int, int]:
     for _ in range(runs):
         trees = [ast.parse(s) for s in sources]  # flake8 parses; we only time the plugin
         start = time.process_time()
-        findings = sum(len(lint_tree(t, ls)) for t, ls in zip(trees, lines, strict=True))
+        findings = sum(len(lint_tree(t, ls, path=str(f)))
+                       for t, ls, f in zip(trees, lines, files, strict=True))
         times.append(time.process_time() - start)
     return statistics.median(times), sum(len(ls) for ls in lines), findings
 
@@ -67,6 +78,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--package", default="stable-baselines3==2.9.2")
     ap.add_argument("--jobs", default="auto", help="flake8 --jobs (default: auto, all cores)")
+    ap.add_argument("--cache", choices=("warm", "cold", "both"), default="both",
+                    help="the plugin's index cache: warm (filled once), cold (empty each run), or both")
     args = ap.parse_args()
     try:
         target = corpus((args.package,))[args.package]
@@ -75,24 +88,32 @@ def main() -> int:
         return 0
     files = python_files(target)
     print(f"{args.package}: {len(files)} files under {target}")
-    for script in (WITH_PLUGIN, WITHOUT_PLUGIN):  # warm-up: imports, page cache
-        time_flake8(script, target, args.jobs)
-    runs: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
-    for _ in range(args.runs):
-        runs["with"].append(time_flake8(WITH_PLUGIN, target, args.jobs))
-        runs["without"].append(time_flake8(WITHOUT_PLUGIN, target, args.jobs))
-    print(f"flake8 --jobs={args.jobs}, {args.runs} interleaved runs each: median (min-max)")
-    medians = {}
-    for label in ("without", "with"):
-        wall = [w for w, _ in runs[label]]
-        cpu = [c for _, c in runs[label]]
-        medians[label] = (statistics.median(wall), statistics.median(cpu))
-        print(f"  {label:7s} pyfast  wall {medians[label][0]:6.3f} s ({min(wall):.3f}-{max(wall):.3f})"
-              f"   cpu {medians[label][1]:6.3f} s ({min(cpu):.3f}-{max(cpu):.3f})")
-    for i, what in enumerate(("wall", "cpu")):
-        ratio = medians["with"][i] / medians["without"][i]
-        print(f"  ratio {what:4s} {ratio:.3f}x (+{100 * (ratio - 1):.1f}%)")
-    own, n_lines, n_findings = own_time(files, args.runs)
+    modes = ("warm", "cold") if args.cache == "both" else (args.cache,)
+    with tempfile.TemporaryDirectory(prefix="pyfast-bench-") as tmp:
+        warm_cache = os.path.join(tmp, "warm")
+        for script, cache in ((WITH_PLUGIN, warm_cache), (WITHOUT_PLUGIN, None)):  # warm-up
+            time_flake8(script, target, args.jobs, cache)
+        runs: dict[str, list[tuple[float, float]]] = {"without": [], **{f"with/{m}": [] for m in modes}}
+        for i in range(args.runs):
+            for mode in modes:
+                cache = warm_cache if mode == "warm" else os.path.join(tmp, f"cold{i}")
+                runs[f"with/{mode}"].append(time_flake8(WITH_PLUGIN, target, args.jobs, cache))
+            runs["without"].append(time_flake8(WITHOUT_PLUGIN, target, args.jobs))
+        print(f"flake8 --jobs={args.jobs}, {args.runs} interleaved runs each: median (min-max)")
+        medians = {}
+        for label, got in runs.items():
+            wall = [w for w, _ in got]
+            cpu = [c for _, c in got]
+            medians[label] = (statistics.median(wall), statistics.median(cpu))
+            print(f"  {label:10s} wall {medians[label][0]:6.3f} s ({min(wall):.3f}-{max(wall):.3f})"
+                  f"   cpu {medians[label][1]:6.3f} s ({min(cpu):.3f}-{max(cpu):.3f})")
+        for mode in modes:
+            target_pct = 10 if mode == "warm" else 25
+            for i, what in enumerate(("wall", "cpu")):
+                ratio = medians[f"with/{mode}"][i] / medians["without"][i]
+                print(f"  ratio {mode} {what:4s} {ratio:.3f}x (+{100 * (ratio - 1):.1f}%; target +{target_pct}%)")
+        os.environ["PYFAST_CACHE_DIR"] = warm_cache
+        own, n_lines, n_findings = own_time(files, args.runs)
     print(f"plugin's own CPU time on {n_lines} lines: {own:.3f} s (median of {args.runs}), {n_findings} findings")
     return 0
 

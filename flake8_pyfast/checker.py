@@ -31,8 +31,12 @@ def lint_tree(
     lines: Sequence[str] | None = None,
     settings: Settings = DEFAULT_SETTINGS,
     rules: Iterable[Rule] | None = None,
+    path: str | None = None,
 ) -> list[Finding]:
     """Findings of ``rules`` (default: all) in ``tree``, sorted, with character columns.
+
+    ``path``, the file's location on disk, lets heat follow calls across the file's project
+    (:mod:`flake8_pyfast.analysis.project`); without it each module is judged alone.
 
     ``lines`` (the source lines, as flake8 hands them over) make the relevance check cheap and turn
     the ``ast``'s UTF-8 byte columns into character columns; without them, columns stay in bytes.
@@ -43,7 +47,7 @@ def lint_tree(
     if not active:
         return []
     interest = frozenset(t for rule in active for t in rule.node_types)
-    an = Analysis(tree, settings, interest)
+    an = Analysis(tree, settings, interest, path)
     found: list[Finding] = []
     try:
         for rule in active:
@@ -67,10 +71,11 @@ def lint_source(
     settings: Settings = DEFAULT_SETTINGS,
     rules: Iterable[Rule] | None = None,
     filename: str = "<string>",
+    path: str | None = None,
 ) -> list[Finding]:
-    """Parse and lint ``source``. Raises ``SyntaxError`` like :func:`ast.parse`."""
+    """Parse and lint ``source`` (``path``: see :func:`lint_tree`). Raises ``SyntaxError``."""
     tree = ast.parse(source, filename=filename)
-    return lint_tree(tree, source.splitlines(keepends=True), settings, rules)
+    return lint_tree(tree, source.splitlines(keepends=True), settings, rules, path)
 
 
 def _apply_supersedes(found: list[Finding], rules: Sequence[Rule]) -> list[Finding]:

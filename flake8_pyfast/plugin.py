@@ -33,6 +33,8 @@ class PyfastChecker:
         self.tree = tree
         self.lines = lines
         self.settings = self.settings_for(filename)
+        #: heat follows calls across the file's project when the file is on disk
+        self.path = None if filename in _STDIN else filename
 
     @classmethod
     def settings_for(cls, filename: str) -> Settings:
@@ -97,5 +99,5 @@ class PyfastChecker:
         cls._settings = {}
 
     def run(self) -> Iterator[tuple[int, int, str, type[Any]]]:
-        for f in lint_tree(self.tree, self.lines, self.settings):
+        for f in lint_tree(self.tree, self.lines, self.settings, path=self.path):
             yield f.line, f.col, f"{f.code} {f.message}", type(self)

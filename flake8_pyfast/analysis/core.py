@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import os
 from collections.abc import Sequence
 
 from flake8_pyfast.analysis import alias
@@ -12,11 +13,24 @@ from flake8_pyfast.analysis.astutil import COMPREHENSIONS, in_first_iter
 from flake8_pyfast.analysis.heat import compute_heat, node_heat
 from flake8_pyfast.analysis.infer import KindInference
 from flake8_pyfast.analysis.kinds import CLIENT_KIND
+from flake8_pyfast.analysis.project import ModuleHeat, module_heat
 from flake8_pyfast.analysis.scopes import Binding, ClassInfo, Scope, ScopeBuilder, StmtInfo, release
 from flake8_pyfast.analysis.settings import Settings
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 _MIXED = "<mixed>"
+
+
+def project_heat(path: str, settings: Settings) -> ModuleHeat | None:
+    """What the project holding ``path`` says about its heat (``None``: no project view).
+
+    ``PYFAST_PROJECT=0`` in the environment turns the project view off (each module alone)."""
+    if os.environ.get("PYFAST_PROJECT") == "0":
+        return None
+    try:
+        return module_heat(path, settings.hot_functions, settings.cold_functions)
+    except Exception:  # an unreadable or odd project never stops the lint of a file:
+        return None  # heat falls back to the module's own view
 
 
 class Analysis(KindInference):
@@ -28,9 +42,12 @@ class Analysis(KindInference):
     """
 
     def __init__(self, tree: ast.Module, settings: Settings,
-                 interest: frozenset[type[ast.AST]] = frozenset()) -> None:
+                 interest: frozenset[type[ast.AST]] = frozenset(), path: str | None = None) -> None:
         self.tree = tree
         self.settings = settings
+        #: the file's path, when known: heat then follows calls across the file's project
+        self.path = path
+        self.project: ModuleHeat | None = project_heat(path, settings) if path else None
         builder = ScopeBuilder(interest)
         self.module: Scope = builder.build(tree)
         self.tables = builder.tables

@@ -3,7 +3,11 @@
 A node is hot when it sits in a ``for``/``while`` body, a ``while`` condition or a comprehension,
 or in a per-step function (``step``, ``forward``, ``_get_obs``, ... configurable), or in a function
 that one of those calls in the same module. Loops inside set-up functions (``__init__``,
-``build_*``, ...) are not hot unless such a function is itself called from hot code.
+``build_*``, ...) are not hot unless such a function is itself called from hot code. A torch
+module's ``reset()`` re-initialises parameters: run once, not a per-step method.
+
+When the analysis knows the file's project (:mod:`.project`), functions that hot code in other
+modules calls are hot too, and the message names the caller and its file.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ DEFAULT_COLD_FUNCTIONS = (
     "__init__", "__post_init__", "__new__", "setup*", "_setup*", "build*", "_build*", "make_*",
     "_make_*", "create_*", "_create_*", "init_*", "_init_*", "*_init", "__repr__", "__str__",
     "__getstate__", "__setstate__", "save*", "load*", "close", "render", "seed", "check*",
-    "_check*", "test_*", "validate*", "_validate*",
+    "_check*", "test_*", "validate*", "_validate*", "reset_parameters", "_reset_parameters",
 )
+_RESET = re.compile(r"_*reset$")
+_TORCH_MODULES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
 
 
 @lru_cache(maxsize=32)
@@ -45,12 +51,34 @@ def _function_of(scope: Scope) -> Scope:
     return scope.function_scope()
 
 
+def _module_qual(s: Scope) -> str | None:
+    """``f`` or ``Cls.m`` for functions at module level or in a top-level class."""
+    parent = s.parent
+    if parent is None:
+        return None
+    if parent.kind == "module":
+        return s.name
+    if parent.kind == "class" and parent.parent is not None and parent.parent.kind == "module":
+        return f"{parent.name}.{s.name}"
+    return None
+
+
+def _param_reset(an: Analysis, s: Scope) -> bool:
+    """``reset()`` of a torch module re-initialises its parameters: set-up code."""
+    if s.cls is None or _RESET.match(s.name) is None:
+        return False
+    project = an.project
+    if project is not None and _module_qual(s) in project.param_resets:
+        return True
+    return any(an.qualname(b) in _TORCH_MODULES for b in s.cls.node.bases)
+
+
 def compute_heat(an: Analysis) -> None:
     hot = compile_patterns(an.settings.hot_functions)
     cold = compile_patterns(an.settings.cold_functions)
     functions = [s for s in an.scopes if s.kind == "function"]
     for s in functions:
-        if hot.match(s.name) and not cold.match(s.name):
+        if hot.match(s.name) and not cold.match(s.name) and not _param_reset(an, s):
             method = s.cls is not None and s.parent is not None and s.parent.kind == "class"
             what = "per-step method" if method else "per-step function"
             s.hot_reason = f"in {what} `{s.name}()`"
@@ -66,6 +94,22 @@ def compute_heat(an: Analysis) -> None:
             callee = an.callee(call)
             if callee is not None and callee.hot_reason is None and not cold.match(callee.name):
                 edges.append((scope, call, callee))
+    _propagate(an, edges)
+    project = an.project
+    if project is not None and project.reasons:
+        # hot because code elsewhere in the project calls it (the in-module reasons, found above, win)
+        added = False
+        for s in functions:
+            if s.hot_reason is None:
+                reason = project.reasons.get(_module_qual(s) or "")
+                if reason is not None:
+                    s.hot_reason = reason
+                    added = True
+        if added:
+            _propagate(an, edges)
+
+
+def _propagate(an: Analysis, edges: list[tuple[Scope, ast.Call, Scope]]) -> None:
     for _ in range(8):  # call chains deeper than this are not worth following
         changed = False
         for scope, call, callee in edges:
