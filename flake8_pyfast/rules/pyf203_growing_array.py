@@ -1,4 +1,4 @@
-"""PYF203: arrays grown by concatenation, and lists of known length converted after a loop."""
+"""PYF203: an array re-bound to a concatenation of itself, again and again (quadratic growth)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from flake8_pyfast.analysis.astutil import same_expr
-from flake8_pyfast.analysis.kinds import NDARRAY, SEQUENCE, TENSOR
 from flake8_pyfast.model import Example, Finding
 from flake8_pyfast.rule import Rule, Speedup
 from flake8_pyfast.rules._shared import describe
@@ -15,83 +14,115 @@ from flake8_pyfast.rules._shared import describe
 if TYPE_CHECKING:
     from flake8_pyfast.analysis import Analysis
 
-_GROWERS = frozenset({"numpy.append", "numpy.concatenate", "numpy.vstack", "numpy.hstack",
-                      "numpy.row_stack", "numpy.column_stack", "torch.cat", "torch.concat",
-                      "torch.concatenate", "torch.vstack", "torch.hstack"})
-_CONVERTERS = frozenset({"numpy.array", "numpy.asarray", "numpy.stack", "numpy.vstack",
-                         "numpy.concatenate", "torch.stack", "torch.tensor", "torch.as_tensor",
-                         "torch.cat", "torch.FloatTensor", "torch.Tensor"})
+#: joiners whose first argument is a sequence of pieces
+_JOINERS = frozenset({"numpy.concatenate", "numpy.vstack", "numpy.hstack", "numpy.row_stack",
+                      "numpy.column_stack", "torch.cat", "torch.concat", "torch.concatenate",
+                      "torch.vstack", "torch.hstack"})
+_APPEND = "numpy.append"  # np.append(arr, values): either side may be the growing array
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
 
-def _has_exit(body: list[ast.stmt]) -> bool:
-    """A ``break``/``continue``/``return`` that cuts an iteration short (nested loops excluded)."""
-    stack: list[ast.AST] = list(body)
+def _pieces(node: ast.Call, q: str) -> list[ast.expr]:
+    if q == _APPEND:
+        return list(node.args[:2])
+    first = node.args[0] if node.args else None
+    return list(first.elts) if isinstance(first, ast.List | ast.Tuple) else []
+
+
+def _walk(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every node under ``nodes``, not entering nested functions or classes."""
+    stack: list[ast.AST] = list(nodes)
     while stack:
         n = stack.pop()
-        if isinstance(n, ast.Break | ast.Continue | ast.Return | ast.Raise):
-            return True
-        if isinstance(n, ast.For | ast.AsyncFor | ast.While):
-            stack.extend(n.orelse)
-            continue
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        stack.extend(c for c in ast.iter_child_nodes(n) if isinstance(c, ast.stmt | ast.excepthandler))
-    return False
+        yield n
+        stack.extend(c for c in ast.iter_child_nodes(n) if not isinstance(c, _SCOPES))
+
+
+def _targets(stmt: ast.AST) -> list[ast.expr]:
+    """What ``stmt`` (re)binds: assignment targets (tuples flattened), ``for`` targets, ``del``."""
+    if isinstance(stmt, ast.Assign):
+        raw = list(stmt.targets)
+    elif (isinstance(stmt, ast.AnnAssign) and stmt.value is not None) or isinstance(
+            stmt, ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr):
+        raw = [stmt.target]
+    elif isinstance(stmt, ast.Delete):
+        raw = list(stmt.targets)
+    elif isinstance(stmt, ast.withitem) and stmt.optional_vars is not None:
+        raw = [stmt.optional_vars]
+    else:
+        return []
+    out: list[ast.expr] = []
+    while raw:
+        t = raw.pop()
+        if isinstance(t, ast.Tuple | ast.List):
+            raw.extend(t.elts)
+        elif isinstance(t, ast.Starred):
+            raw.append(t.value)
+        else:
+            out.append(t)
+    return out
+
+
+def _mentions(expr: ast.AST, target: ast.expr) -> bool:
+    return any(same_expr(n, target) for n in ast.walk(expr))
 
 
 class GrowingArray(Rule):
     code = "PYF203"
     name = "growing-array"
-    summary = "Arrays grown by `np.append`/`torch.cat` in a loop, or a list of known length converted after it"
-    hot_only = False
+    summary = "An array re-bound to `np.concatenate`/`np.append`/`torch.cat` of itself in a loop or every step"
+    hot_only = True
     supersedes = ("PYF201",)
     node_types = (ast.Call,)
     harness_phase = "conversion"
     equivalence = ("exact",)
     speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
-        "grow": Speedup(12.7, 11.2, 13.5),
-        "prealloc": Speedup(0.826, 0.788, 0.977),
+        "grow": Speedup(11.9, 10.9, 13.3),
+        "prealloc": Speedup(0.813, 0.785, 0.856),
     }
 
     what = """
-Finds two ways of building an array one piece at a time:
-1. `x = np.append(x, v)`, `x = np.concatenate([x, v])`, `x = np.vstack((x, v))`,
-   `x = torch.cat([x, v])` inside a loop (or onto an attribute in a per-step method);
-2. a list that starts empty, gets one `.append()` per iteration of a loop whose length is known
-   (`for t in range(n)`, or over a known array/list), and is converted once after the loop with
-   `np.array`, `np.stack`, `torch.stack`, `torch.tensor`, ...
+Finds an array or tensor re-bound to a concatenation of itself, where that repeats:
+`x = np.append(x, v)`, `x = np.concatenate((x, v))`, `x = np.vstack([x, row])`,
+`x = torch.cat([x, v])` inside a loop; and the same on an attribute or a container entry in a
+per-step function, which repeats on every call: `self.x = np.concatenate((self.x, new))`,
+`d[k] = torch.cat([d[k], v])`.
 """
     why = """
-Each concatenation copies everything collected so far, so `n` appends cost O(n^2) copying: a
-10,000-step rollout copies ~50 million rows. The list-then-convert form is linear but still builds
-`n` temporary objects and copies them all again at the end; when the length is known, an array
-allocated once and filled in place (`buf[t] = obs`) does one copy per item. Measured by
-`bench/pattern_speed.py` for 1000 steps of 8 floats: a list converted once instead of growing by
-`np.concatenate`, {speedup:grow}; an array allocated once and filled by index instead of the
-list, {speedup:prealloc}. Preallocation's sure gain is memory (no `n` temporary objects); in time,
-for small rows, the list converted once is its close competitor.
+NumPy arrays and tensors cannot grow in place: each concatenation allocates a new array and copies
+everything collected so far into it, so `n` growth steps copy O(n^2) elements (a 10,000-step
+rollout copies ~50 million rows). Appending the pieces to a Python list and joining them once
+costs one copy per piece. Measured by `bench/pattern_speed.py` for 1000 steps of 8 floats: a list
+joined once instead of growing by `np.concatenate`, {speedup:grow}, and the gap widens with the
+length. Preallocating an array and writing rows by index is no better than the list joined once
+(list vs preallocated rows: {speedup:prealloc}), so pyfast does not advise it and does not report
+lists that are converted once after a loop.
 """
     example = """
 import numpy as np
 
-obs_list = []
+trajectory = np.empty((0, 3))
 for t in range(num_steps):
-    obs, reward, done, info = env.step(policy(obs))
-    obs_list.append(obs)
-batch = np.array(obs_list)
+    obs = env.step(policy(obs))
+    trajectory = np.concatenate((trajectory, obs[None]))
 """
     use_instead = """
 import numpy as np
 
-batch = np.empty((num_steps, *env.observation_space.shape), dtype=np.float32)
+rows = []
 for t in range(num_steps):
-    obs, reward, done, info = env.step(policy(obs))
-    batch[t] = obs
+    obs = env.step(policy(obs))
+    rows.append(obs)
+trajectory = np.stack(rows)  # np.concatenate(rows) for pieces of several rows; torch.stack/torch.cat for tensors
 """
-    fix_safety = "No automatic fix: the buffer's shape and dtype must come from you."
+    fix_safety = "No automatic fix: where the joined array is read, and in which shape, is for you to decide."
     when_wrong = """
-When the loop can stop early (`break`, `continue`, `return`) or appends only under a condition,
-the length is not known up front and the list is the right tool: pyfast stays silent then.
+Silent when the growth cannot pile up: the accumulator is re-created unconditionally in the same
+loop iteration or function call (`x = np.empty(0)` at the top of the loop body), trimmed to a
+window (`self.x = self.x[-100:]`), concatenated from other arrays than itself, or grown in set-up
+code that runs once (`__init__`, a function that no loop calls). A loop over a handful of pieces
+is reported too, but gains little.
 """
 
     bad = (
@@ -106,6 +137,58 @@ for t in range(1000):
             expect=((5, "PYF203"),),
         ),
         Example(
+            note="an attribute that grows every step, and a tensor per dict entry",
+            code="""\
+import numpy as np
+import torch
+
+
+class EpisodeStats:
+    def step(self, reward, obs):
+        self.rewards = np.append(self.rewards, reward)
+        for k, v in obs.items():
+            self.history[k] = torch.cat([self.history[k], v[None]])
+""",
+            expect=((7, "PYF203"), (9, "PYF203")),
+        ),
+        Example(
+            note="re-created per episode, grown per step: the inner loop is quadratic",
+            code="""\
+import torch
+
+
+def rollout(env, policy, episodes, horizon):
+    for ep in range(episodes):
+        hidden = torch.zeros(0, 16)
+        obs = env.reset()
+        for t in range(horizon):
+            out, obs = policy(obs)
+            hidden = torch.cat((hidden, out), dim=0)
+            if obs is None:
+                hidden = torch.zeros(0, 16)
+""",
+            expect=((10, "PYF203"),),
+        ),
+    )
+    good = (
+        Example(
+            note="the accumulator is re-created at the top of every iteration",
+            code="""\
+import numpy as np
+
+
+def features(frames):
+    out = []
+    for f in frames:
+        row = np.empty(0)
+        row = np.append(row, f.mean())
+        row = np.append(row, f.std())
+        out.append(row)
+    return np.stack(out)
+""",
+        ),
+        Example(
+            note="collected in a list and converted once (the recommended form)",
             code="""\
 import numpy as np
 import torch
@@ -119,188 +202,171 @@ def rollout(env, policy, num_steps):
         rewards.append(r)
     return torch.stack(obs_list), np.array(rewards)
 """,
-            expect=((11, "PYF203"), (11, "PYF203")),
         ),
         Example(
-            note="an attribute that grows every step",
+            note="concatenating different arrays, and growth once in a constructor",
             code="""\
 import numpy as np
 
 
-class Logger:
-    def step(self, r):
-        self.rewards = np.append(self.rewards, r)
-""",
-            expect=((6, "PYF203"),),
-        ),
-    )
-    good = (
-        Example(
-            note="unknown length: early exit, or a conditional append",
-            code="""\
-import numpy as np
+class Obs:
+    def __init__(self, low, high):
+        self.bounds = np.zeros((0, 2))
+        self.bounds = np.concatenate((self.bounds, np.stack([low, high], axis=1)))
 
-def collect(env, n):
-    obs_list = []
-    for t in range(n):
-        obs, done = env.step()
-        obs_list.append(obs)
-        if done:
-            break
-    kept = []
-    for t in range(n):
-        if t % 2:
-            kept.append(t)
-    return np.array(obs_list), np.array(kept)
+    def step(self, pos, vel):
+        for k in range(4):
+            state = np.concatenate((pos, vel))
+        return state
 """,
         ),
         Example(
-            note="concatenating different arrays, or once outside a loop",
+            note="a sliding window, and one entry per key of a loop",
             code="""\
 import numpy as np
+import torch
 
-a, b = np.zeros(3), np.ones(3)
-c = np.concatenate([a, b])
-for t in range(10):
-    d = np.concatenate([a, b])
+
+class History:
+    def step(self, obs):
+        self.frames = np.concatenate((self.frames, obs[None]))
+        if len(self.frames) > 4:
+            self.frames = self.frames[1:]
+
+
+def merge(first, second):
+    merged = dict(first)
+    for k, v in second.items():
+        merged[k] = torch.cat([merged[k], v])
+    return merged
 """,
         ),
         Example(
-            note="a while loop's length is unknown",
+            note="a local grown once per call of a per-step function",
             code="""\
 import numpy as np
 
-xs = []
-while len(xs) < 10:
-    xs.append(1.0)
-arr = np.array(xs)
+
+def get_obs(self):
+    obs = np.asarray(self.pos)
+    obs = np.concatenate((obs, self.vel))
+    return obs
 """,
         ),
     )
 
     def check(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
         q = an.qualname(node.func)
-        if q in _GROWERS:
-            yield from self._check_grow(node, an, q)
-        if q in _CONVERTERS:
-            yield from self._check_list_then_convert(node, an, q)
-
-    def _check_grow(self, node: ast.Call, an: Analysis, q: str) -> Iterator[Finding]:
-        parent = an.parent(node)
-        if not isinstance(parent, ast.Assign) or parent.value is not node or len(parent.targets) != 1:
+        if q != _APPEND and q not in _JOINERS:
             return
-        target = parent.targets[0]
-        if not isinstance(target, ast.Name | ast.Attribute) or not node.args:
+        stmt = an.parent(node)
+        if not isinstance(stmt, ast.Assign) or stmt.value is not node or len(stmt.targets) != 1:
             return
-        first = node.args[0]
-        pieces = [first] if q == "numpy.append" else list(first.elts) if isinstance(first, ast.List | ast.Tuple) else []
-        if not any(same_expr(target, p) for p in pieces):
+        target = stmt.targets[0]
+        if not isinstance(target, ast.Name | ast.Attribute | ast.Subscript):
             return
-        heat = an.heat(node)
-        in_loop = bool(an.loops_of(node))
-        if heat is None or not (in_loop or isinstance(target, ast.Attribute)):
+        if not any(same_expr(target, p) for p in _pieces(node, q)):
             return
+        where = self._repeats(node, stmt, target, an)
+        if where is None:
+            return
+        shown = ast.unparse(target)
+        join = ("`np.concatenate(parts)` (`np.array(parts)` for scalars)" if q == _APPEND
+                else f"`{describe(q)}(parts)`")
+        once = "after the loop" if where[0] == "loop" else "where it is read"
         yield self.report(
             node,
-            f"`{describe(q)}()` grows `{ast.unparse(target)}` {heat}: every call copies all that was "
-            f"collected so far (quadratic; a list converted once: {self.speedups['grow'].claim}); "
-            "preallocate and fill by index",
+            f"`{describe(q)}()` grows `{shown}` {where[1]}: every call copies all that was collected so far "
+            f"(quadratic); collect the pieces in a list and call {join} once {once} "
+            f"({self.speedups['grow'].claim} for 1000 rows of 8 floats)",
         )
 
-    def _check_list_then_convert(self, node: ast.Call, an: Analysis, q: str) -> Iterator[Finding]:
-        if not node.args or not isinstance(node.args[0], ast.Name):
-            return
-        name = node.args[0]
-        bindings = an.bindings_of(name)
-        if len(bindings) != 1:
-            return
-        b = bindings[0]
-        value = b.value
-        if b.how == "assign" and len(b.path) == 1 and isinstance(value, ast.Tuple | ast.List) and b.path[0] is not None:
-            value = value.elts[b.path[0]] if b.path[0] < len(value.elts) else None  # a, b = [], []
-        elif b.path:
-            return
-        if b.how != "assign" or not isinstance(value, ast.List) or value.elts:
-            return
-        init = b.stmt
-        conv_stmt = an.stmt_of(node)
-        block = self._common_block(an, init)
-        if block is None:
-            return
-        assert isinstance(init, ast.stmt)
-        i_init, i_conv = block.index(init), self._index_of_ancestor(an, block, conv_stmt)
-        if i_conv is None or i_conv <= i_init:
-            return
-        loops = [s for s in block[i_init + 1:i_conv] if isinstance(s, ast.For)]
-        if len(loops) != 1:
-            return
-        loop = loops[0]
-        if not self._known_length(an, loop.iter) or loop.orelse or _has_exit(loop.body):
-            return
-        appends = [
-            s for s in loop.body
-            if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
-            and isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "append"
-            and isinstance(s.value.func.value, ast.Name) and s.value.func.value.id == name.id
-            and len(s.value.args) == 1
-        ]
-        if len(appends) != 1 or not self._only_appended(an, name, init, node):
-            return
-        yield self.report(
-            node,
-            f"list `{name.id}` gets one append per iteration of the loop at line {loop.lineno} (known "
-            f"length) and is converted here by `{describe(q)}()`: preallocate the array and write "
-            f"`buf[i] = ...` in the loop (saves memory; time: {self.speedups['prealloc'].claim} for rows of 8 floats)",
-        )
-
-    @staticmethod
-    def _common_block(an: Analysis, init: ast.AST) -> list[ast.stmt] | None:
-        parent = an.parent(init)
-        if parent is None:
+    # ------------------------------------------------------------------------------------------
+    def _repeats(self, node: ast.Call, stmt: ast.Assign, target: ast.expr,
+                 an: Analysis) -> tuple[str, str] | None:
+        """Where the growth repeats on the same value: ("loop"|"call", phrase), or ``None``."""
+        loops = [lp for lp in an.loops_of(stmt) if isinstance(lp, _LOOPS)]
+        element = not isinstance(target, ast.Name)
+        names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)} if element else set()
+        for loop in reversed(loops):
+            if any(same_expr(t, target) for t in _targets(loop)):
+                return None  # `for x in xs: x = np.append(x, ...)`: a new value each iteration
+            body = [*loop.body]  # type: ignore[attr-defined]
+            if element and names & self._bound_in(loop, body, stmt):
+                continue  # `for k in keys: d[k] = cat(d[k], ...)`: another entry each iteration
+            if self._restarts(body, stmt, target, an):
+                return None  # re-created (or trimmed) each iteration: the chain stays short
+            if an.heat(node) is None:
+                return None  # a loop in set-up code
+            return "loop", f"in the loop at line {loop.lineno}"  # type: ignore[attr-defined]
+        # no loop repeats it: an attribute / entry of a long-lived object in a per-step function
+        if not element:
             return None
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(parent, field, None)
-            if isinstance(block, list) and init in block:
-                return block
-        return None
+        fscope = an.scope_of(node).function_scope()
+        if fscope.kind != "function":
+            return None
+        heat = an.heat(node) if not loops else fscope.hot_reason
+        if heat is None or not self._long_lived(target, fscope, an):
+            return None
+        fbody = list(fscope.node.body)  # type: ignore[attr-defined]
+        if self._restarts(fbody, stmt, target, an) or self._trimmed_in_class(target, an, node):
+            return None
+        return "call", f"on every call ({heat})"
 
     @staticmethod
-    def _index_of_ancestor(an: Analysis, block: list[ast.stmt], stmt: ast.AST) -> int | None:
-        n: ast.AST | None = stmt
-        while n is not None:
-            if isinstance(n, ast.stmt) and n in block:
-                return block.index(n)
-            n = an.parent(n)
-        return None
-
-    @staticmethod
-    def _known_length(an: Analysis, it: ast.expr) -> bool:
-        if isinstance(it, ast.Call):
-            q = an.qualname(it.func)
-            if q == "builtins.range":
-                return True
-            if q == "builtins.enumerate" and it.args:
-                return GrowingArray._known_length(an, it.args[0])
-        if isinstance(it, ast.List | ast.Tuple):
-            return not any(isinstance(e, ast.Starred) for e in it.elts)
-        return an.kind(it).base in (NDARRAY, TENSOR, SEQUENCE) and not isinstance(it, ast.Call)
-
-    @staticmethod
-    def _only_appended(an: Analysis, name: ast.Name, init: ast.AST, conversion: ast.Call) -> bool:
-        """Between the ``[]`` and the conversion, the list is only appended to and read."""
-        scope = an.scope_of(name).lookup(name.id)
-        if scope is None:
-            return False
-        start = (init.lineno, init.col_offset)  # type: ignore[attr-defined]
-        end = (conversion.lineno, conversion.col_offset)
-        for load in scope.loads.get(name.id, ()):
-            if not start < (load.lineno, load.col_offset) < end:
+    def _bound_in(loop: ast.AST, body: list[ast.stmt], growth: ast.stmt) -> set[str]:
+        bound = {t.id for t in _targets(loop) if isinstance(t, ast.Name)}
+        for n in _walk(body):
+            if n is growth:
                 continue
-            parent = an.parent(load)
-            if isinstance(parent, ast.Attribute) and parent.attr in (
-                "extend", "insert", "pop", "remove", "clear", "__setitem__", "sort", "reverse",
-            ):
-                return False
-            if isinstance(parent, ast.Subscript) and isinstance(an.parent(parent), ast.Delete):
-                return False
-        return True
+            bound.update(t.id for t in _targets(n) if isinstance(t, ast.Name))
+        return bound
+
+    @staticmethod
+    def _is_growth(n: ast.AST, target: ast.expr, an: Analysis) -> bool:
+        if not (isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)):
+            return False
+        q = an.qualname(n.value.func)
+        return (q == _APPEND or q in _JOINERS) and any(same_expr(target, p) for p in _pieces(n.value, q or ""))
+
+    def _restarts(self, body: list[ast.stmt], growth: ast.stmt, target: ast.expr, an: Analysis) -> bool:
+        """Does ``body`` re-create ``target`` unconditionally, or trim it anywhere?"""
+        for n in _walk(body):
+            if n is growth or self._is_growth(n, target, an):
+                continue
+            if not any(same_expr(t, target) for t in _targets(n)):
+                continue
+            value = getattr(n, "value", None)
+            if value is not None and _mentions(value, target):
+                return True  # `x = x[-k:]`: a window, not a pile
+            if n in body:
+                return True  # re-created on every pass, before or after the growth
+        return False
+
+    @staticmethod
+    def _long_lived(target: ast.expr, fscope: object, an: Analysis) -> bool:
+        """The object whose attribute/entry grows outlives the call: ``self``, a parameter, a global."""
+        root: ast.expr = target
+        while isinstance(root, ast.Attribute | ast.Subscript):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return False
+        if an.is_self(root):
+            return True
+        owner = an.scope_of(root).lookup(root.id)
+        if owner is None:
+            return False
+        if owner is not fscope:
+            return True  # a module-level or enclosing name
+        return all(b.how == "param" for b in owner.bindings.get(root.id, ()))
+
+    def _trimmed_in_class(self, target: ast.expr, an: Analysis, node: ast.AST) -> bool:
+        """``self.x`` cut back to a window in any method of the class."""
+        cls = an.class_of(node)
+        if cls is None or not isinstance(target, ast.Attribute):
+            return False
+        for n in ast.walk(cls.node):
+            if (isinstance(n, ast.Assign) and not self._is_growth(n, target, an)
+                    and any(same_expr(t, target) for t in _targets(n)) and _mentions(n.value, target)):
+                return True
+        return False

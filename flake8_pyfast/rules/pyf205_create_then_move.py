@@ -56,6 +56,7 @@ def _where(spec: tuple[str, Any] | None) -> tuple[Locator | None, str | None]:
     return None, what  # "literal" device, "cast" dtype name
 
 _EXACT_DTYPE_FACTORIES = frozenset({"zeros", "ones", "empty", "eye"})
+_DEFAULT_DTYPE_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tensor_type"})
 _DEVICE_PREFIXES = ("cuda", "cpu", "mps", "xpu", "meta", "npu", "hpu")
 
 
@@ -88,8 +89,8 @@ class CreateThenMove(Rule):
     harness_phase = "conversion"
     equivalence = ("exact", "invariants")  # random factories on a GPU draw from the device's generator
     speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
-        "device": Speedup(1.1, 1.05, 1.21),
-        "dtype": Speedup(1.8, 1.74, 2.0),
+        "device": Speedup(1.13, 1.1, 1.18),
+        "dtype": Speedup(1.78, 1.7, 1.92),
     }
 
     what = """
@@ -137,6 +138,12 @@ also moves to other accelerators (MPS, XPU) that the original left on the CPU: u
 Silent for `torch.zeros_like(...)` (already on the right device), `torch.from_numpy(a).to(device)`
 and `torch.as_tensor(a).to(device)` (one copy either way: `as_tensor` shares the array's memory,
 so passing `device=` saves nothing), modules (`net.to(device)`) and `.to(other_tensor)`.
+Silent for casts to the dtype the tensor already has: `torch.tensor([1, 2]).long()` (Python ints
+make int64), `torch.tensor([0.5, r]).float()` (Python floats make the default float32, unless the
+module calls `torch.set_default_dtype`), `torch.LongTensor(x).long()`. Silent for a device move of
+Python list data, `torch.tensor([a, b]).to(device)`: PyTorch fills a host tensor from a list and
+copies it to the device even when given `device=`, so only array data and filled factories
+(`zeros`, `arange`, ...) save the host copy.
 """
 
     bad = (
@@ -198,6 +205,25 @@ noise = torch.randn(3, device="cuda")
             unsafe=True,
         ),
         Example(
+            note="Python ints cast to float is a real cast; list data moved: only the cast pays",
+            code="""\
+import torch
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+returns = torch.tensor([3, 1, 2]).float()
+weights = torch.tensor([0.5, 0.25]).to(device, torch.float64)
+""",
+            expect=((4, "PYF205"), (5, "PYF205")),
+            fixed="""\
+import torch
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+returns = torch.tensor([3, 1, 2], dtype=torch.float32)
+weights = torch.tensor([0.5, 0.25], dtype=torch.float64, device=device)
+""",
+            unsafe=True,
+        ),
+        Example(
             note="the two-statement form",
             code="""\
 import torch
@@ -239,6 +265,23 @@ v = torch.as_tensor(a).to("cuda")
 """,
         ),
         Example(
+            note="casts to the dtype Python numbers already give, and list data moved to a device",
+            code="""\
+import torch
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def batch(transitions, gamma: float):
+    done_mask = torch.tensor([0.0 if t[4] else 1.0 for t in transitions]).float()
+    discounts = torch.tensor([1.0, gamma, gamma * gamma]).float()
+    index = torch.tensor([[0], [2], [1]]).long()
+    ids = torch.LongTensor([3, 1, 2]).long()
+    goal = torch.tensor([0.5, -0.2, 0.1]).to(device)
+    return done_mask, discounts, index, ids, goal
+""",
+        ),
+        Example(
             note="unknown .to() argument",
             code="""\
 import torch
@@ -267,7 +310,10 @@ def f(target):
         if move is None:
             return
         device, dtype, dtype_name = move
-        src_dtype = an.kind(factory_call).dtype
+        src_dtype = an.kind(factory_call).dtype or self._data_dtype(an, factory_call, factory)
+        host_anyway = device is not None and self._built_on_host_anyway(an, factory_call, factory)
+        if host_anyway and dtype is None:
+            return  # list data is filled on the host and copied even with device=: nothing to save
         if dtype_name is not None and dtype_name == src_dtype and device is None:
             return  # casting to the dtype it already has: a no-op, not a copy
         if dtype_name is not None and dtype_name == src_dtype:
@@ -277,12 +323,73 @@ def f(target):
         heat = an.heat(node)
         where = f" {heat}" if heat else ""
         shown = ast.unparse(factory_call.func)
+        if dtype is None:
+            gain = "saves an allocation and a copy; the device gain needs a GPU"
+        elif device is None:
+            gain = "saves an allocation and a pass over the data to cast it"
+        elif host_anyway:
+            gain = "saves the cast; list data is copied from the host either way"
+        else:
+            gain = "saves the cast, and a host allocation and copy; the device gain needs a GPU"
         yield self.report(
             node,
             f"`{shown}(...)` is created on the host and then moved/cast with `.{func.attr}()`{where}: "
-            f"pass {what} to the factory (saves an allocation and a copy; the device gain needs a GPU)",
+            f"pass {what} to the factory ({gain})",
             fix,
         )
+
+    @staticmethod
+    def _data_dtype(an: Analysis, call: ast.Call, factory: str) -> str | None:
+        """The dtype ``torch.tensor(data)`` infers from Python numbers: ``int64``, ``float32``
+        (the default dtype, unless the module changes it) or ``bool``; ``None`` when unsure."""
+        if factory != "tensor" or len(call.args) != 1 or call.keywords:
+            return None
+        found: set[str] = set()
+        stack: list[ast.expr] = [call.args[0]]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, ast.List | ast.Tuple):
+                if any(isinstance(x, ast.Starred) for x in e.elts):
+                    return None
+                stack.extend(e.elts)
+                continue
+            if isinstance(e, ast.ListComp):  # the comprehension's own names are unknown here
+                stack.append(e.elt)
+                continue
+            if isinstance(e, ast.IfExp):
+                stack.extend((e.body, e.orelse))
+                continue
+            if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub | ast.UAdd):
+                e = e.operand
+            if isinstance(e, ast.Constant):
+                value = e.value
+                py = "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else (
+                    "float" if isinstance(value, float) else None)
+            else:
+                k = an.kind(e)
+                py = k.dtype if k.is_python_scalar and k.dtype != "number" else None
+            if py is None:
+                return None
+            found.add(py)
+        if not found or "float" in found:
+            if any(an.qualname(c.func) in _DEFAULT_DTYPE_SETTERS for s in an.scopes for c in s.calls):
+                return None
+            return "float32"  # torch.tensor([]) is float32 too
+        return "bool" if found == {"bool"} else "int64"
+
+    @staticmethod
+    def _built_on_host_anyway(an: Analysis, call: ast.Call, factory: str) -> bool:
+        """``torch.tensor([a, b])`` / ``torch.FloatTensor([a, b])``: PyTorch fills a host tensor from
+        Python data and copies it to the device even when given ``device=``."""
+        if factory != "tensor" and factory not in K.TORCH_LEGACY_CONSTRUCTORS:
+            return False
+        if len(call.args) != 1:
+            return False
+        data = call.args[0]
+        if isinstance(data, ast.List | ast.Tuple):
+            return True
+        # a legacy constructor takes a torch.Size (a sequence too) as a shape: only a display is data
+        return factory == "tensor" and an.kind(data).base == SEQUENCE
 
     @staticmethod
     def _factory(an: Analysis, call: ast.Call) -> str | None:

@@ -127,14 +127,15 @@ def act(policy, obs, device, rec):
 
 
 def collect(env, policy, cfg, rec):
-    obs_list, act_list, rew_list, done_list, logp_list, val_list = [], [], [], [], [], []
+    act_list, rew_list, done_list, logp_list, val_list = [], [], [], [], []
     with rec.phase("simulation"):
         obs = env.reset()
+    obs_buf = np.empty((0, obs.shape[0]), dtype=obs.dtype)
     for t in range(cfg.steps):
         action, logp, value = act(policy, obs, cfg.device, rec)
         with rec.phase("simulation"):
             next_obs, reward, done = env.step(action)
-        obs_list.append(obs)
+        obs_buf = np.concatenate((obs_buf, obs[None]))  # PYF203
         act_list.append(action)
         rew_list.append(reward)
         done_list.append(float(done))
@@ -146,8 +147,8 @@ def collect(env, policy, cfg, rec):
         obs = next_obs
     with rec.phase("conversion"):
         batch = {
-            "obs": np.array(obs_list),  # PYF203
-            "actions": np.array(act_list),  # PYF203
+            "obs": obs_buf,
+            "actions": np.array(act_list),
             "rewards": np.array(rew_list, dtype=np.float64),
             "dones": np.array(done_list, dtype=np.float64),
             "logp": np.array(logp_list, dtype=np.float32),
