@@ -258,8 +258,8 @@ class KindInference(CallKinds):
         k = self.kind(iterable)
         if k.base == TENSOR:
             return Kind(TENSOR, k.dtype)
-        if k.base == SEQUENCE:
-            return k.item(None)
+        if k.base == SEQUENCE or (k.base == NDARRAY and k.ndim):
+            return k.item(None)  # a 1-d array yields NumPy scalars, an n-d one (n-1)-d rows
         return UNKNOWN.with_origin(k.origin) if k.origin else UNKNOWN
 
     # -- the expression cases -----------------------------------------------------------------

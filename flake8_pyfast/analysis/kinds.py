@@ -95,6 +95,11 @@ class Kind:
         """The kind of ``self[index]`` for a sequence (``None``: an unknown index)."""
         if self.base == BOTTOM_BASE:
             return self
+        if self.base == NDARRAY and self.ndim is not None and self.ndim >= 1:
+            # unpacking / iterating an array: rows, or NumPy scalars of a 1-d array
+            if self.ndim == 1:
+                return Kind(SCALAR, numpy_scalar_dtype(self.dtype))
+            return Kind(NDARRAY, self.dtype, ndim=self.ndim - 1)
         out = UNKNOWN
         if self.elts is not None and index is not None and -len(self.elts) <= index < len(self.elts):
             out = self.elts[index]

@@ -34,11 +34,23 @@ def type_insensitive_use(an: Analysis, node: ast.expr) -> bool:
 
     Comparisons, ``if``/``while`` tests, ``not``, and arguments of ``float()``/``int()``/
     ``round()``/``bool()``/``math.*``/``numpy.*`` all give the same result for ``np.float64(x)``
-    and ``float(x)``; arithmetic does not (division by zero warns in one, raises in the other).
+    and ``float(x)``, and ``and``/``or`` in such a place; arithmetic does not (division by zero
+    warns in one, raises in the other). A comparison yields ``np.bool_`` for one and ``bool`` for
+    the other: alike except under ``~`` (``~np.True_`` is ``False``, ``~True`` is ``-2``), through
+    attributes and methods (``.item()``, ``.astype``), and under ``is``.
     """
     parent = an.parent(node)
     if isinstance(parent, ast.Compare):
-        return True
+        if any(isinstance(op, ast.Is | ast.IsNot) for op in parent.ops):
+            return False
+        user = an.parent(parent)
+        if isinstance(user, ast.UnaryOp) and isinstance(user.op, ast.Invert):
+            return False
+        if isinstance(user, ast.Compare) and any(isinstance(op, ast.Is | ast.IsNot) for op in user.ops):
+            return False
+        return not (isinstance(user, ast.Attribute | ast.Subscript) and user.value is parent)
+    if isinstance(parent, ast.BoolOp):
+        return type_insensitive_use(an, parent)
     if isinstance(parent, ast.If | ast.While | ast.IfExp | ast.Assert) and parent.test is node:
         return True
     if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):

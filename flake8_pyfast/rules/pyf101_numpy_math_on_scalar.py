@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -41,6 +42,11 @@ _MATH: dict[str, tuple[str, int, bool, bool]] = {
     "tan": ("math.tan", 1, False, True),
     "arctan2": ("math.atan2", 2, False, False),
     "tanh": ("math.tanh", 1, False, False),
+    "arcsin": ("math.asin", 1, False, True),
+    "arccos": ("math.acos", 1, False, True),
+    "arctan": ("math.atan", 1, False, False),
+    "log10": ("math.log10", 1, False, True),
+    "log2": ("math.log2", 1, False, True),
     "floor": ("math.floor", 1, False, True),  # returns an int; raises on nan/inf
     "ceil": ("math.ceil", 1, False, True),
     "abs": ("abs", 1, True, False),
@@ -60,42 +66,161 @@ _MATH: dict[str, tuple[str, int, bool, bool]] = {
 }
 
 
+#: ``np.max((a, b))`` and friends -> the builtin
+_REDUCE = {"max": "max", "amax": "max", "min": "min", "amin": "min"}
+
+#: the builtins whose argument must be one number (a one-element array at most)
+_ONE_NUMBER = ("builtins.float", "builtins.int", "builtins.bool", "builtins.round")
+
+
 def _is_float(k: Kind) -> bool:
     return k.dtype in ("float", "np.float64")
+
+
+def _is_numpy_scalar(k: Kind) -> bool:
+    return k.is_scalar and (k.dtype or "").startswith("np.")
+
+
+def _what(kinds: list[Kind], implied: bool) -> str:
+    if implied:
+        return "a scalar (its use needs one number)"
+    return "a NumPy scalar" if any(_is_numpy_scalar(k) for k in kinds) else "a Python scalar"
+
+
+def _used_as_array(an: Analysis, node: ast.expr) -> bool:
+    """Is the result used through an attribute, a method or indexing (``np.ceil(x).astype(int)``)?
+
+    A NumPy scalar has ``.astype``, ``.item``, ``.dtype``, ``.shape``...; the Python number that
+    ``math`` returns has none of them.
+    """
+    parent = an.parent(node)
+    return isinstance(parent, ast.Attribute | ast.Subscript) and parent.value is node
+
+
+def _truth_test(an: Analysis, node: ast.expr) -> bool:
+    """Is ``node``'s value (or a comparison of it) used as the test of an ``if``/``while``/``assert``?
+    ``bool()`` of an array of more than one element raises, so it is one number there."""
+    child: ast.AST = node
+    parent = an.parent(node)
+    if isinstance(parent, ast.Compare):
+        child, parent = parent, an.parent(parent)
+    while isinstance(parent, ast.BoolOp) or (isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not)):
+        child, parent = parent, an.parent(parent)
+    return isinstance(parent, ast.If | ast.While | ast.IfExp | ast.Assert) and parent.test is child
+
+
+def _size_one_use(an: Analysis, node: ast.expr) -> bool:
+    """Does the use of ``node``'s value need one number: ``float(np.clip(...))``, ``if np.abs(x) < 0.01``?"""
+    parent = an.parent(node)
+    if isinstance(parent, ast.Call) and parent.args == [node] and not parent.keywords:
+        return an.qualname(parent.func) in _ONE_NUMBER
+    return isinstance(parent, ast.Compare) and _truth_test(an, node)
+
+
+def _element_like(an: Analysis, node: ast.expr, depth: int = 0) -> bool:
+    """Shaped like one element (``a[i]``, ``a[i, j]`` with integer indices, arithmetic of those and of
+    scalars) and not known to be anything else. With a use that needs one number, it is one."""
+    k = an.kind(node)
+    if k.is_scalar:
+        return True
+    if k.known or depth > 4:
+        return False
+    if isinstance(node, ast.Subscript):
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return all(not isinstance(p, ast.Slice | ast.Starred) and an.kind(p).dtype in ("int", "np.int64", "np.int32")
+                   for p in parts)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        return _element_like(an, node.operand, depth + 1)
+    if isinstance(node, ast.BinOp):
+        return _element_like(an, node.left, depth + 1) and _element_like(an, node.right, depth + 1)
+    return False
+
+
+def _same_value(a: ast.expr, b: ast.expr) -> bool:
+    """``x`` and ``x``, ``self.v[0]`` and ``self.v[0]``: the same name, attribute or constant index.
+    (Not ``ast.dump``: its recursive closure leaves cyclic garbage behind on every call.)"""
+    if isinstance(a, ast.Name) and isinstance(b, ast.Name):
+        return a.id == b.id
+    if isinstance(a, ast.Constant) and isinstance(b, ast.Constant):
+        return type(a.value) is type(b.value) and a.value == b.value
+    if isinstance(a, ast.Attribute) and isinstance(b, ast.Attribute):
+        return a.attr == b.attr and _same_value(a.value, b.value)
+    if isinstance(a, ast.Subscript) and isinstance(b, ast.Subscript):
+        return _same_value(a.value, b.value) and _same_value(a.slice, b.slice)
+    return False
+
+
+def _non_negative(an: Analysis, node: ast.expr, depth: int = 0) -> bool:
+    """Is ``node`` provably >= 0 (or nan), so that ``math.sqrt`` cannot raise where ``np.sqrt`` gave nan?
+    ``x * x + y * y``, ``d ** 2``, ``abs(...)``, a literal, sums and products of those."""
+    if depth > 8:
+        return False
+    v = const_number(node)
+    if v is not None:
+        return v >= 0
+    if isinstance(node, ast.BinOp):
+        op = node.op
+        if isinstance(op, ast.Pow):
+            e = const_number(node.right)
+            return (isinstance(e, int) and e > 0 and e % 2 == 0) or (
+                e is not None and e > 0 and _non_negative(an, node.left, depth + 1))
+        if isinstance(op, ast.Mult) and _same_value(node.left, node.right):
+            return an.kind(node.left).is_scalar  # x * x (for a scalar, not an object with odd __mul__)
+        if isinstance(op, ast.Add | ast.Mult | ast.Div):
+            return _non_negative(an, node.left, depth + 1) and _non_negative(an, node.right, depth + 1)
+        return False
+    if isinstance(node, ast.Call) and len(node.args) >= 1:
+        q = an.qualname(node.func)
+        return q in ("builtins.abs", "builtins.len", "math.fabs", "math.sqrt", "math.hypot", "math.exp",
+                     "numpy.abs", "numpy.absolute", "numpy.fabs", "numpy.exp", "numpy.sqrt", "numpy.hypot")
+    return False
 
 
 class NumpyMathOnScalar(Rule):
     code = "PYF101"
     name = "numpy-math-on-scalar"
-    summary = "NumPy math on a Python scalar in hot code: use `math` / builtins"
+    summary = "NumPy math on a Python or NumPy scalar in hot code: use `math` / builtins"
     fixable = "sometimes"
     node_types = (ast.Call,)
     harness_phase = "simulation"  # the reward helper runs inside env.step
     equivalence = ("exact", "tolerance")  # math.hypot rounds differently from np.linalg.norm
     speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
-        "sqrt": Speedup(4.62, 4.24, 4.99),
-        "exp": Speedup(4.33, 3.92, 4.86),
-        "abs": Speedup(7.39, 6.9, 7.82),
-        "clip": Speedup(15.7, 14.6, 17.9),
-        "norm": Speedup(34.9, 32.4, 38.9),
+        "sqrt": Speedup(4.76, 4.32, 4.95),
+        "exp": Speedup(4.16, 3.95, 4.39),
+        "abs": Speedup(7.41, 6.98, 7.66),
+        "clip": Speedup(15.0, 14.3, 15.2),
+        "norm": Speedup(34.6, 31.1, 38.6),
+        "np_scalar_cos": Speedup(5.27, 4.99, 5.44),
+        "np_scalar_sqrt": Speedup(5.53, 5.2, 5.69),
+        "max_tuple": Speedup(36.8, 34.3, 38.6),
+        "maximum": Speedup(7.2, 6.73, 7.47),
+        "isclose": Speedup(495.0, 452.0, 541.0),
     }
 
     what = """
-Finds calls such as `np.sqrt(x)`, `np.clip(r, -1, 1)`, `np.abs(dx)` or
-`np.linalg.norm([dx, dy, dz])` whose arguments are Python scalars (literals, `float()`,
-`.item()`, `len()`, `math.*`, elements of a PyBullet getter's tuple, or arithmetic of those), in
-code that runs every step.
+Finds calls such as `np.sqrt(x)`, `np.clip(r, -1, 1)`, `np.abs(dx)`, `np.linalg.norm([dx, dy, dz])`,
+`np.max((a, b))` or `np.isclose(x, 0)` whose arguments are single numbers, in code that runs every
+step. A number is a Python scalar (a literal, `float()`, `.item()`, `len()`, `math.*`, an item of a
+PyBullet getter's tuple, arithmetic of those) or a NumPy scalar (an element `a[i]` / `a[i, j]` of
+an array of known rank, an item unpacked from or iterated out of a 1-d array, a full reduction such
+as `a.sum()` or `np.max(a)`). Where the kind is not known, the use can still say it is one number:
+`float(np.clip(a[n], -1, 1))`, `if np.abs(a[i] - g) < 0.01:`, and `np.max((0, a[2]))` (a ragged
+display of a scalar and an array raises) are reported when the arguments are elements or scalars.
 """
     why = """
 A NumPy ufunc call on a scalar converts the number to a 0-d array, dispatches, and boxes the
-result back into a NumPy scalar. `math.sqrt` and the builtins skip all of that. Measured by
-`bench/pattern_speed.py` on a float:
+result back into a NumPy scalar. `math.sqrt` and the builtins skip all of that, and they take a
+NumPy scalar (`np.float64` is a `float`) as readily as a Python one. Measured with
+`bench/pattern_speed.py`'s method:
 
-- `np.sqrt(x)` -> `math.sqrt(x)`: {speedup:sqrt}
+- `np.sqrt(x)` -> `math.sqrt(x)` on a float: {speedup:sqrt}; on an array element: {speedup:np_scalar_sqrt}
+- `np.cos(a[i])` -> `math.cos(a[i])` on an array element: {speedup:np_scalar_cos}
 - `np.exp(x)` -> `math.exp(x)`: {speedup:exp}
 - `np.abs(x)` -> `abs(x)`: {speedup:abs}
 - `np.clip(x, -1.0, 1.0)` -> `min(max(x, -1.0), 1.0)`: {speedup:clip}
 - `np.linalg.norm([dx, dy, dz])` -> `math.hypot(dx, dy, dz)`: {speedup:norm}
+- `np.max((a, b))` -> `max(a, b)`: {speedup:max_tuple}; `np.maximum(a, b)` -> `max(a, b)`: {speedup:maximum}
+- `np.isclose(x, 0)` -> `abs(x) <= 1e-08`: {speedup:isclose}
 
 In a reward function called a million times this is seconds per run.
 """
@@ -108,6 +233,8 @@ for t in range(horizon):
     x, y, z = p.getBasePositionAndOrientation(robot)[0]
     dist = np.linalg.norm([x - gx, y - gy, z - gz])
     reward = np.clip(float(-dist), -1.0, 1.0)
+    if np.isclose(z, 0):
+        reward -= 1.0
 """
     use_instead = """
 import math
@@ -118,23 +245,34 @@ for t in range(horizon):
     x, y, z = p.getBasePositionAndOrientation(robot)[0]
     dist = math.hypot(x - gx, y - gy, z - gz)
     reward = min(max(float(-dist), -1.0), 1.0)
+    if abs(z) <= 1e-08:  # np.isclose(z, 0): abs(z - 0) <= atol + rtol * abs(0)
+        reward -= 1.0
 """
     fix_safety = """
 The fix is **safe** only when the result is the same for every input and the result type cannot
 matter: the function is exact (`sqrt`, `abs`, `fabs`, `copysign`, `degrees`, `radians`,
-`isnan`/`isinf`/`isfinite` on floats, `clip` with literal bounds), it cannot raise where NumPy
-returned `nan` (`math.sqrt(-1.0)` raises, `np.sqrt(-1.0)` is `nan`), and the value is consumed
-where a NumPy scalar and a Python float behave alike (a comparison, an `if` test, `float()`,
-`int()`, `math.*`, `np.*`). Everywhere else it is **unsafe**: `math.exp`, `math.sin`, `math.tanh`
-... may differ from NumPy in the last bit; `math.floor` returns an `int`; `max`/`min` treat NaN
-differently from `np.maximum`; `x ** y` differs from `np.power` for negative integer exponents;
-and `np.float64` arithmetic warns where `float` raises `ZeroDivisionError`. No fix is offered
-where `math`, `abs`, `min` or `max` is shadowed by another binding.
+`isnan`/`isinf`/`isfinite` on floats, `clip` with literal bounds, `isclose` against a finite
+literal, written as NumPy's own test `abs(x - c) <= atol + rtol * abs(c)` with the bound folded),
+it cannot raise where NumPy returned `nan` (`math.sqrt(-1.0)` raises, `np.sqrt(-1.0)` is `nan`:
+`math.sqrt` is safe only on an argument that cannot be negative, such as `x * x + y * y`,
+`d ** 2`, `abs(...)` or a literal), and the value is consumed where a NumPy scalar and a Python
+float behave alike (a comparison, an `if` test, `float()`, `int()`, `math.*`, `np.*`): `math`
+returns a Python `float` also for a NumPy-scalar argument. Everywhere else it is **unsafe**:
+`math.exp`, `math.sin`, `math.tanh` ... may differ from NumPy in the last bit; `math.floor`
+returns an `int`; `max`/`min` treat NaN differently from `np.maximum`/`np.max`; `x ** y` differs
+from `np.power` for negative integer exponents; `np.isclose(x, y)` with a variable `y` treats
+equal infinities as close; an argument known to be one number only from its use may be a
+one-element array; and `np.float64` arithmetic warns where `float` raises `ZeroDivisionError`.
+No fix is offered where `math`, `abs`, `min` or `max` is shadowed by another binding, nor where
+the result is used through an attribute, a method or indexing (`np.ceil(x).astype(np.int32)`:
+a Python number has no `.astype`); for a NumPy-scalar argument that use is not even reported,
+since the code wants NumPy's result type.
 """
     when_wrong = """
 If the "scalar" is really a NumPy array (e.g. a name annotated `float` that receives arrays), the
 `math` version raises `TypeError`. pyfast only reports when every argument is known to be a
-scalar, and stays silent in cold code (`layer_init(std=np.sqrt(2))` at module level is fine).
+scalar, or the use of the result needs one number and every argument is an element or a scalar;
+it stays silent in cold code (`layer_init(std=np.sqrt(2))` at module level, constructors).
 """
 
     bad = (
@@ -256,8 +394,128 @@ class Walker:
 """,
             unsafe=True,
         ),
+        Example(
+            note="NumPy scalars unpacked from a 1-d array; sqrt of a sum of squares cannot be negative",
+            code="""\
+import numpy as np
+
+
+def compute_reward(self, target):
+    delta = np.zeros(3)
+    delta[:] = target
+    dx, dy, dz = delta
+    if np.sqrt(dx * dx + dy * dy) < 0.05:
+        return 1.0
+    return 0.0
+""",
+            expect=((8, "PYF101"),),
+            fixed="""\
+import math
+
+import numpy as np
+
+
+def compute_reward(self, target):
+    delta = np.zeros(3)
+    delta[:] = target
+    dx, dy, dz = delta
+    if math.sqrt(dx * dx + dy * dy) < 0.05:
+        return 1.0
+    return 0.0
+""",
+            run="compute_reward",
+            inputs=((None, [0.01, 0.02, 0.0]), (None, [1.0, -2.0, 3.0]), (None, [float("nan"), 0.0, 0.0])),
+            requires=("numpy",),
+        ),
+        Example(
+            note="np.max of a list of two scalars, np.isclose on a scalar from a pybullet getter",
+            code="""\
+import numpy as np
+import pybullet as p
+
+
+def apply_action(self, q):
+    roll, pitch, yaw = p.getEulerFromQuaternion(q)
+    tilt = np.max([abs(roll), abs(pitch)])
+    if np.isclose(yaw, 0):
+        return 0.0
+    return tilt
+""",
+            expect=((7, "PYF101"), (8, "PYF101")),
+            fixed="""\
+import pybullet as p
+
+
+def apply_action(self, q):
+    roll, pitch, yaw = p.getEulerFromQuaternion(q)
+    tilt = max(abs(roll), abs(pitch))
+    if abs(yaw) <= 1e-08:
+        return 0.0
+    return tilt
+""",
+            unsafe=True,
+        ),
+        Example(
+            note="float() needs one number: the argument, an element, is one",
+            code="""\
+import numpy as np
+
+
+def apply_action(self, action):
+    for n in range(len(action)):
+        self.targets[n] = float(np.clip(action[n], -1, +1))
+""",
+            expect=((6, "PYF101"),),
+            fixed="""\
+def apply_action(self, action):
+    for n in range(len(action)):
+        self.targets[n] = float(min(max(action[n], -1), +1))
+""",
+            unsafe=True,
+        ),
     )
     good = (
+        Example(
+            note="the result is used as a NumPy scalar (`.astype`): math.ceil would return an int",
+            code="""\
+import numpy as np
+
+
+def plan(self, steps):
+    costs = np.zeros(steps)
+    for i in range(steps):
+        n = np.ceil(costs[i] / 0.1).astype(np.int32)
+        self.grid[n] = 1
+""",
+        ),
+        Example(
+            note="elements of unknown kind, a name, an image: no use that needs one number",
+            code="""\
+import numpy as np
+
+
+def step(self, obs, err, img):
+    for i in range(len(obs)):
+        self.scale[i] = np.sqrt(obs[i])
+    if np.abs(err) < 0.1:
+        img = np.clip(img.astype(np.int16) + 10, 0, 255)
+    done = np.isclose(self.dist, 0)
+    return np.max((0, img)), done
+""",
+        ),
+        Example(
+            note="set-up code runs once, NumPy scalars or not",
+            code="""\
+import numpy as np
+
+
+class Leg:
+    def __init__(self, angles):
+        self.angles = np.asarray(angles, dtype=np.float64).reshape(3)
+        self.reach = np.sqrt(self.angles.sum())
+        self.c0 = np.cos(np.max(self.angles))
+""",
+        ),
         Example(
             note="cold code: a default argument evaluated once",
             code="""\
@@ -326,45 +584,65 @@ for t in range(10):
 
     def check(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
         q = an.qualname(node.func)
-        if q is None or not q.startswith("numpy.") or node.keywords:
+        if q is None or not q.startswith("numpy."):
             return
         name = q[len("numpy."):]
-        if any(isinstance(a, ast.Starred) for a in node.args):
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(kw.arg is None for kw in node.keywords):
+            return
+        if name == "isclose":
+            yield from self._check_isclose(node, an)
+            return
+        if node.keywords:
             return
         if name == "linalg.norm":
             yield from self._check_norm(node, an)
+            return
+        if name in _REDUCE:
+            yield from self._check_reduce(node, an, _REDUCE[name])
             return
         spec = _MATH.get(name)
         if spec is None:
             return
         replacement, arity, exact, may_raise = spec
         args = node.args
-        if len(args) != arity and not (name == "clip" and len(args) == 3):
+        if len(args) != arity:
             return
         kinds = [an.kind(a) for a in args]
+        implied = False
         if name == "clip":
             # np.clip(x, None, hi): None is fine as a bound
-            if not an.kind(args[0]).is_scalar or not all(k.is_scalar or k.base == "none" for k in kinds[1:]):
-                return
             if all(k.base == "none" for k in kinds[1:]):
                 return
+            if not (kinds[0].is_scalar and all(k.is_scalar or k.base == "none" for k in kinds[1:])):
+                implied = _size_one_use(an, node) and all(
+                    k.is_scalar or k.base == "none" or _element_like(an, a) for a, k in zip(args, kinds, strict=True)
+                )
+                if not implied:
+                    return
         elif not all(k.is_scalar for k in kinds):
-            return
+            implied = _size_one_use(an, node) and all(
+                k.is_scalar or _element_like(an, a) for a, k in zip(args, kinds, strict=True)
+            )
+            if not implied:
+                return
+        np_scalar = any(_is_numpy_scalar(k) for k in kinds)
+        as_array = _used_as_array(an, node)
+        if as_array and (np_scalar or implied):
+            return  # `np.ceil(a[i]).astype(np.int32)`: the NumPy scalar result is what the code wants
         heat = an.heat(node)
         if heat is None:
             return
-        fix = self._fix(node, an, name, replacement, exact, may_raise, kinds)
+        fix = None if as_array else self._fix(node, an, name, replacement, exact, may_raise, kinds, implied)
         shown = {"clip": "min(max(...))", "power": "`**`"}.get(name, f"`{replacement}()`")
-        measured = self.speedups.get("abs" if name == "absolute" else name)
+        key = "abs" if name == "absolute" else name
+        if np_scalar:
+            key = {"sqrt": "np_scalar_sqrt", "cos": "np_scalar_cos"}.get(name, "")
+        measured = self.speedups.get(key)
         gain = f"is {measured.claim}" if measured else "skips NumPy's array round trip"
-        yield self.report(
-            node,
-            f"`np.{name}()` on a Python scalar {heat}: {shown} {gain}",
-            fix,
-        )
+        yield self.report(node, f"`np.{name}()` on {_what(kinds, implied)} {heat}: {shown} {gain}", fix)
 
     def _fix(self, node: ast.Call, an: Analysis, name: str, replacement: str, exact: bool,
-             may_raise: bool, kinds: list[Kind]) -> Fix | None:
+             may_raise: bool, kinds: list[Kind], implied: bool = False) -> Fix | None:
         needed = {"clip": ("min", "max"), "maximum": ("max",), "minimum": ("min",),
                   "abs": ("abs",), "absolute": ("abs",)}.get(name, ())
         for builtin in needed:
@@ -377,8 +655,7 @@ for t in range(10):
         if not exact:
             reasons.append("the result may differ from NumPy's")
         if name == "sqrt":
-            v = const_number(node.args[0])
-            if v is None or v < 0:
+            if not _non_negative(an, node.args[0]):
                 reasons.append("math.sqrt raises on negative input where np.sqrt returns nan")
         elif may_raise and name.startswith("is"):
             if not _is_float(kinds[0]):
@@ -394,10 +671,107 @@ for t in range(10):
             has_hi = not (isinstance(bounds[1], ast.Constant) and bounds[1].value is None)
         if any(k.dtype in ("np.float32", "np.float16") for k in kinds):
             reasons.append("float32 input becomes a float64 result")
+        if implied:
+            reasons.append("the argument may be a one-element array rather than a scalar")
         if not type_insensitive_use(an, node):
             reasons.append("the result becomes a Python number instead of a NumPy scalar")
         data = MathFix(name, replacement, has_lo, has_hi)
         return Fix(safe=not reasons, data=data, reason="; ".join(reasons))
+
+    def _check_reduce(self, node: ast.Call, an: Analysis, builtin: str) -> Iterator[Finding]:
+        """``np.max((a, b))`` / ``np.min([a, b])`` of scalars: the builtin ``max``/``min``."""
+        if len(node.args) != 1:
+            return
+        arg = node.args[0]
+        if not isinstance(arg, ast.List | ast.Tuple) or len(arg.elts) < 2:
+            return
+        if any(isinstance(e, ast.Starred) for e in arg.elts):
+            return
+        kinds = [an.kind(e) for e in arg.elts]
+        implied = False
+        if not all(k.is_scalar for k in kinds):
+            # a known scalar beside items of unknown kind: NumPy raises on the ragged display unless
+            # those are scalars too (`np.max((0, a[2]))`)
+            if not any(k.is_scalar for k in kinds) or not all(_element_like(an, e) for e in arg.elts):
+                return
+            implied = True
+        np_scalar = any(_is_numpy_scalar(k) for k in kinds)
+        as_array = _used_as_array(an, node)
+        if as_array and (np_scalar or implied):
+            return
+        heat = an.heat(node)
+        if heat is None:
+            return
+        fix = None
+        if not as_array and name_is(an, node, builtin, f"builtins.{builtin}"):
+            fix = Fix(safe=False, data=MathFix("reduce", builtin),
+                      reason=f"`{builtin}()` returns nan or not depending on the order where NumPy always "
+                             "returns nan; the result is not a NumPy scalar")
+        shown = "np." + an.qualname(node.func).rpartition(".")[2]  # type: ignore[union-attr]
+        yield self.report(
+            node,
+            f"`{shown}()` of {len(arg.elts)} scalars {heat}: `{builtin}()` is {self.speedups['max_tuple'].claim}",
+            fix,
+        )
+
+    def _check_isclose(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
+        """``np.isclose(x, y)`` on scalars: ``abs(x - y) <= atol + rtol * abs(y)``, NumPy's own test."""
+        args = node.args
+        if not 2 <= len(args) <= 4:
+            return
+        tols = {"rtol": args[2] if len(args) > 2 else None, "atol": args[3] if len(args) > 3 else None}
+        for kw in node.keywords:
+            if kw.arg not in tols or tols[kw.arg] is not None:
+                return  # equal_nan=, or a tolerance given twice
+            tols[kw.arg] = kw.value
+        x, y = args[:2]
+        kinds = [an.kind(x), an.kind(y)]
+        implied = False
+        if not all(k.is_scalar for k in kinds):
+            implied = _truth_test(an, node) and all(
+                k.is_scalar or _element_like(an, a) for a, k in zip((x, y), kinds, strict=True)
+            )
+            if not implied:
+                return
+        heat = an.heat(node)
+        if heat is None:
+            return
+        rtol = 1e-05 if tols["rtol"] is None else const_number(tols["rtol"])
+        atol = 1e-08 if tols["atol"] is None else const_number(tols["atol"])
+        fix = None
+        if rtol is not None and atol is not None and not _used_as_array(an, node) and name_is(
+            an, node, "abs", "builtins.abs"
+        ):
+            fix = self._isclose_fix(node, an, float(rtol), float(atol), kinds, implied)
+        yield self.report(
+            node,
+            f"`np.isclose()` on {_what(kinds, implied)} {heat}: `abs(x - y) <= atol + rtol * abs(y)` "
+            f"is {self.speedups['isclose'].claim}",
+            fix,
+        )
+
+    @staticmethod
+    def _isclose_fix(node: ast.Call, an: Analysis, rtol: float, atol: float, kinds: list[Kind],
+                     implied: bool) -> Fix | None:
+        y = node.args[1]
+        c = const_number(y)
+        reasons = []
+        if c is not None and math.isfinite(c):
+            # a finite literal y: NumPy takes the plain branch, and the bound folds to one number
+            tol = atol + rtol * abs(c)
+            template = f"abs({{x}}) <= {tol!r}" if c == 0 else f"abs({{x}} - {{y}}) <= {tol!r}"
+        elif isinstance(y, ast.Name | ast.Attribute | ast.Constant):
+            template = f"abs({{x}} - {{y}}) <= {atol!r} + {rtol!r} * abs({{y}})"
+            reasons.append("np.isclose treats infinities of the same sign as close; the expression does not")
+        else:
+            return None  # y would be evaluated twice
+        if kinds[0].dtype not in ("float", "np.float64"):
+            reasons.append("NumPy compares in float64, Python in the argument's own type")
+        if implied:
+            reasons.append("the argument may be a one-element array rather than a scalar")
+        if not type_insensitive_use(an, node):
+            reasons.append("the result becomes a Python bool instead of a NumPy bool")
+        return Fix(safe=not reasons, data=MathFix("isclose", template), reason="; ".join(reasons))
 
     def _check_norm(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
         if len(node.args) != 1:
@@ -409,13 +783,19 @@ for t in range(10):
             arg = arg.args[0]
         if not isinstance(arg, ast.List | ast.Tuple) or not 2 <= len(arg.elts) <= 3:
             return
-        if any(isinstance(e, ast.Starred) or not an.kind(e).is_scalar for e in arg.elts):
+        if any(isinstance(e, ast.Starred) for e in arg.elts):
+            return
+        kinds = [an.kind(e) for e in arg.elts]
+        if not all(k.is_scalar for k in kinds):
+            return
+        as_array = _used_as_array(an, node)
+        if as_array and any(_is_numpy_scalar(k) for k in kinds):
             return
         heat = an.heat(node)
         if heat is None:
             return
         fix = None
-        if name_is(an, node, "math", "math"):
+        if not as_array and name_is(an, node, "math", "math"):
             fix = Fix(safe=False, data=MathFix("norm", "math.hypot"),
                       reason="math.hypot rounds differently from np.linalg.norm in the last bit")
         yield self.report(
@@ -438,6 +818,13 @@ for t in range(10):
             ctx.require_import("math")
             names = ", ".join(f"{{e{i}}}" for i in range(len(elts)))
             return ctx.expr(f"math.hypot({names})", **{f"e{i}": e for i, e in enumerate(elts)})
+        if op == "reduce":
+            elts = [e.value for e in cast("cst.List | cst.Tuple", args[0]).elements]
+            names = ", ".join(f"{{e{i}}}" for i in range(len(elts)))
+            return ctx.expr(f"{data.replacement}({names})", **{f"e{i}": e for i, e in enumerate(elts)})
+        if op == "isclose":
+            parts = {"x": ctx.atom(args[0]), "y": ctx.atom(args[1])}
+            return ctx.expr(data.replacement, **{k: v for k, v in parts.items() if f"{{{k}}}" in data.replacement})
         if op == "clip":
             x, lo, hi = args
             out = x
