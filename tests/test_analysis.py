@@ -400,3 +400,243 @@ def test_linting_leaves_no_cyclic_garbage():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+# -- escapes: where a new array goes (buffer advice) ---------------------------------------------
+
+def _escape(src: str, text: str, nth: int = 0) -> str:
+    from flake8_pyfast.analysis.alias import escape_of
+
+    an, tree = analyse(src)
+    return escape_of(an, find(tree, text, nth=nth))
+
+
+def test_escape_local_uses_are_local():
+    src = """
+        import numpy as np
+        import pybullet as p
+
+        class Env:
+            def __init__(self):
+                self.buf = np.zeros((4, 2))
+
+            def is_fallen(self, body):
+                orn = p.getBasePositionAndOrientation(body)[1]
+                up = np.array(p.getMatrixFromQuaternion(orn)[6:])
+                return np.dot(up, np.array([0.0, 0.0, 1.0])) < 0.85
+
+            def place(self, body, x, y):
+                pos = np.array([x, y, 0.5])
+                pos += self.offset
+                p.resetBasePositionAndOrientation(body, pos, (0, 0, 0, 1))
+                self.buf[0] = np.array([x, y])
+                return float(np.linalg.norm(pos))
+        """
+    assert _escape(src, "np.array(p.getMatrixFromQuaternion(orn)[6:])") == "local"
+    assert _escape(src, "np.array([0.0, 0.0, 1.0])") == "local"
+    assert _escape(src, "np.array([x, y, 0.5])") == "local"
+    assert _escape(src, "np.array([x, y])") == "local"  # copied into an array attribute
+
+def test_escape_by_return_through_names_views_and_tuples():
+    src = """
+        import numpy as np
+
+        class Env:
+            def _get_obs(self):
+                obs = np.array([self.x, self.y])
+                return obs.reshape(1, -1)
+
+            def sample(self):
+                s, a = np.array(self.s_lst), np.array([self.a])
+                return s, a
+
+            def info(self):
+                d = {"pos": np.array([self.x, self.y])}
+                return 1.0, d
+        """
+    assert _escape(src, "np.array([self.x, self.y])") == "returned"
+    assert _escape(src, "np.array(self.s_lst)") == "returned"
+    assert _escape(src, "np.array([self.a])") == "returned"
+    assert _escape(src, "np.array([self.x, self.y])", nth=1) == "returned"
+
+
+def test_escape_by_storage():
+    src = """
+        import numpy as np
+        import pybullet as p
+
+        class Env:
+            def step(self, body):
+                self.last_pos = np.array(p.getBasePositionAndOrientation(body)[0])
+                self.history.append(np.array([self.x, self.y]))
+                row = np.array([self.vx, self.vy])
+                self.rows[self.i] = row
+                point = np.array([self.a, self.b])
+                self.active.extend([point])
+                yield np.array([self.c])
+
+        def collect(env):
+            prev = None
+            for t in range(100):
+                cur = np.array([env.x, env.y])
+                if prev is not None:
+                    delta = cur - prev
+                prev = cur
+        """
+    assert _escape(src, "np.array(p.getBasePositionAndOrientation(body)[0])") == "stored"
+    assert _escape(src, "np.array([self.x, self.y])") == "stored"
+    assert _escape(src, "np.array([self.vx, self.vy])") == "stored"  # self.rows: kind unknown, maybe a list
+    assert _escape(src, "np.array([self.a, self.b])") == "stored"
+    assert _escape(src, "np.array([self.c])") == "stored"
+    assert _escape(src, "np.array([env.x, env.y])") == "stored"  # kept as prev, differenced next step
+
+
+def test_escape_through_a_function_of_the_module_and_a_closure():
+    src = """
+        import numpy as np
+
+        def norm2(v):
+            return float(v @ v)
+
+        def keep(v, out):
+            out.append(v)
+
+        def same(v):
+            return v
+
+        def step(env, log):
+            a = norm2(np.array([env.x, env.y]))
+            keep(np.array([env.vx]), log)
+            b = same(np.array([env.z]))
+            return b
+
+        def later(env):
+            v = np.array([env.w])
+            return lambda: v.sum()
+        """
+    assert _escape(src, "np.array([env.x, env.y])") == "local"
+    assert _escape(src, "np.array([env.vx])") == "stored"
+    assert _escape(src, "np.array([env.z])") == "returned"
+    assert _escape(src, "np.array([env.w])") == "stored"
+
+
+# -- fresh data tensors, data functions, renewal per iteration (PYF204) --------------------------
+
+def test_freshness_of_data_tensors():
+    an, tree = analyse("""
+        import numpy as np
+        import torch
+        def f(rows, arr, act: torch.Tensor, buf):
+            a = torch.as_tensor(np.stack(rows))
+            b = torch.from_numpy(arr)
+            c = torch.from_numpy(buf[2:4])
+            d = torch.as_tensor([1.0, 2.0])
+            e = act.clone().data.normal_(0, 0.1)
+            g = act.data.normal_(0, 0.1)
+            h = torch.zeros(4, 2).view(-1)
+            return a, b, c, d, e, g, h
+        """)
+    ret = find(tree, "(a, b, c, d, e, g, h)")
+    fresh = {e.id: an.is_fresh(e) for e in ret.elts}
+    assert fresh == {"a": True, "b": False, "c": False, "d": True, "e": True, "g": False, "h": True}
+
+
+def test_what_a_data_function_returns_is_fresh_and_grad_free_unless_it_keeps_it():
+    an, tree = analyse("""
+        import numpy as np
+        import torch
+        class Buffer:
+            def __init__(self, n):
+                self.adv = np.zeros(n, dtype=np.float32)
+            def sample(self, idx):
+                adv = torch.tensor(self.adv[idx], dtype=torch.float32)
+                ret = torch.tensor(self.adv[idx], dtype=torch.float32)
+                return adv, ret
+            def kept(self, idx):
+                adv = torch.tensor(self.adv[idx], dtype=torch.float32)
+                self.last = adv
+                return adv
+            def view(self, i):
+                return torch.from_numpy(self.adv[i:i + 4])
+            def gen(self, idx):
+                yield torch.tensor(self.adv[idx])
+            def values(self, obs):
+                return self.net(obs)
+            def train(self, idx, obs):
+                adv, ret = self.sample(idx)
+                k = self.kept(idx)
+                v = self.view(1)
+                g = self.gen(idx)
+                q = self.values(obs)
+                return adv, ret, k, v, g, q
+        """)
+    ret = find(tree, "(adv, ret, k, v, g, q)")
+    assert [an.is_fresh(e) for e in ret.elts] == [True, True, False, False, False, False]
+    assert [an.grad_free(e) for e in ret.elts] == [True, True, True, True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("loop", "escaped"),
+    [
+        # a new object every iteration: what was stored after the update is last iteration's object
+        ("x = torch.zeros(3)\n    x = x * 2.0\n    out.append(x)", False),
+        # the same object is updated again next iteration after it was stored
+        ("x = x * 2.0\n    out.append(x)", True),
+        # stored before the update in the same iteration
+        ("x = torch.zeros(3)\n    out.append(x)\n    x = x * 2.0", True),
+        # bound only sometimes: the old object may reach the update
+        ("if t:\n        x = torch.zeros(3)\n    x = x * 2.0\n    out.append(x)", True),
+    ],
+)
+def test_escape_after_the_update_matters_only_for_the_same_object(loop, escaped):
+    an, tree = analyse(
+        "import torch\n"
+        "def f(out):\n"
+        "  x = torch.zeros(3)\n"
+        "  for t in range(3):\n"
+        "    " + loop + "\n"
+    )
+    update = find(tree, "x = x * 2.0")
+    load = update.value.left
+    assert escapes_before(an, load, update, frozenset({id(load)})) is escaped
+
+
+def test_numpy_scalars_from_elements_unpacking_iteration_and_reductions():
+    src = """
+        import numpy as np
+        class Env:
+            def step(self, q):
+                roll, pitch, yaw = self._pybullet_client.getEulerFromQuaternion(q)
+                v = np.array([1.0, 2.0, 3.0])
+                vx, vy, vz = v
+                m = np.zeros((3, 4))
+                for e in v:
+                    e
+                for row in m:
+                    row
+                m.sum(), np.max(m), m[1, 2], v[0]
+                vx, yaw
+        """
+    an, tree = analyse(src)
+    for text in ("vx", "e", "m.sum()", "np.max(m)", "m[1, 2]", "v[0]"):
+        k = an.kind(find(tree, text, line=14 if text == "vx" else None))
+        assert k.is_scalar and not k.is_python_scalar, text  # a NumPy scalar, not a Python float
+        assert k.dtype == "np.float64", text
+    assert an.kind(find(tree, "yaw", line=14)).is_python_scalar  # pybullet getters give Python floats
+    row = an.kind(find(tree, "row", line=12))
+    assert (row.base, row.ndim) == ("ndarray", 1)
+
+
+def test_unpacking_an_array_of_unknown_rank_says_nothing():
+    src = """
+        import numpy as np
+        def f(obs):
+            a = np.asarray(obs)
+            x, y = a
+            for r in a:
+                r
+            x
+        """
+    an, tree = analyse(src)
+    assert not an.kind(find(tree, "x", line=8)).known
+    assert not an.kind(find(tree, "r", line=7)).known

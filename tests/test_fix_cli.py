@@ -25,7 +25,7 @@ UNFIXABLE = textwrap.dedent("""\
 
 
     def step(self, a):
-        return np.array([a, a])
+        return np.array([a, a]) @ self.w
     """)
 
 

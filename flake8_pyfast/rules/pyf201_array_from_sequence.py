@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from flake8_pyfast.analysis.alias import LOCAL, RETURNED, escape_of
 from flake8_pyfast.analysis.kinds import NDARRAY, TENSOR
 from flake8_pyfast.analysis.knowledge import CONVERTERS
 from flake8_pyfast.model import Example, Finding
@@ -45,90 +46,114 @@ def _under_is_none_guard(an: Analysis, node: ast.AST) -> bool:
 class ArrayFromSequence(Rule):
     code = "PYF201"
     name = "array-from-sequence-in-loop"
-    summary = "`np.array([...])` / `torch.tensor([...])` built every step: preallocate and write in place"
+    summary = "`np.array([...])` / `torch.tensor([...])` every step: a buffer if it stays local, NumPy for tensors"
     node_types = (ast.Call,)
     harness_phase = "simulation"
     equivalence = ("exact",)
     speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
-        "prealloc": Speedup(1.17, 1.08, 1.24),
-        "reuse": Speedup(2.06, 1.98, 2.14),
+        "prealloc": Speedup(1.11, 1.08, 1.14),
+        "reuse": Speedup(2.15, 2.06, 2.24),
+        "numpy": Speedup(6.55, 6.19, 6.92),
+        "numpy_floats": Speedup(2.83, 2.75, 2.96),
     }
 
     what = """
 Finds `np.array`, `np.asarray`, `torch.tensor`, `torch.as_tensor` and the legacy
 `torch.Tensor`/`torch.FloatTensor`/... built from a Python sequence (a list or tuple display, a
 comprehension, a generator, or a name holding a list/tuple) in code that runs every step.
+An array is reported only where it stays inside the step: the analysis follows where the new
+object goes (names, views, containers, tuple unpacking, functions of the module) and stays
+silent when it is returned, stored on an attribute, appended, put in a dict, yielded, captured or
+read again next iteration. A tensor is reported wherever it goes: the advice for it needs no buffer.
 """
     why = """
 Converting a Python sequence walks it item by item, infers a dtype and shape, and allocates a
-new array every step. For the small observation vectors of RL code that overhead dominates.
-Measured by `bench/pattern_speed.py` for four attributes into a float32 buffer allocated once:
-{speedup:reuse} when the buffer itself is returned, {speedup:prealloc} when a copy of it is
-(a fresh small array costs nearly as much as the conversion saved).
-`torch.tensor` of a list of arrays is slower still (PyTorch warns about it).
+new array every step. For the small vectors of RL code that overhead dominates. Measured by
+`bench/pattern_speed.py` for four attributes into a float32 buffer allocated once:
+{speedup:reuse} when the buffer itself is used. An array that leaves the step cannot be that
+buffer (whoever keeps it would see it change); writing into a buffer and returning a copy
+measured only {speedup:prealloc}: for a handful of values (a returned observation) that is
+too little to be worth a finding, so a returned display like `np.array([a, b, c])` is not
+reported; a batch assembled from a list and returned (a replay `sample()`, per gradient step) is,
+with the buffer-and-copy advice. `torch.tensor` of Python lists is slower than going through NumPy
+(`torch.from_numpy(np.array(seq, dtype=np.float32))`): {speedup:numpy_floats} for 4 floats, and of
+a list of arrays much slower still, {speedup:numpy} for 32 arrays of 4 (PyTorch warns about it).
 """
     example = """
 import numpy as np
 
 
-class Env:
-    def _get_obs(self):
-        return np.array([self.x, self.y, self.vx, self.vy], dtype=np.float32)
+class Walker:
+    def step(self, action):
+        offset = np.array([self.target_x - self.x, self.target_y - self.y])
+        self.dist = float(np.sqrt(np.dot(offset, offset)))
 """
     use_instead = """
 import numpy as np
 
 
-class Env:
+class Walker:
     def __init__(self):
-        self._obs = np.empty(4, dtype=np.float32)
+        self._offset = np.empty(2)
 
-    def _get_obs(self):
-        obs = self._obs
-        obs[0], obs[1], obs[2], obs[3] = self.x, self.y, self.vx, self.vy
-        return obs.copy()  # or return obs if the caller does not keep it
+    def step(self, action):
+        offset = self._offset
+        offset[0], offset[1] = self.target_x - self.x, self.target_y - self.y
+        self.dist = float(np.sqrt(np.dot(offset, offset)))
 """
     fix_safety = "No automatic fix: a reused buffer is shared state, and only you know who keeps the result."
     when_wrong = """
 Silent when the argument is already an array or tensor, when the result goes straight into a
-preallocated buffer (`buf[i] = np.array(...)`), and when it is computed once under an
-`if cache is None:` guard. A constant array (`np.array([0.0, 0.0, 1.0])`) in a loop is reported
-with the advice to build it once.
+preallocated buffer (`buf[i] = np.array(...)`), when it is computed once under an
+`if cache is None:` guard, and when the array escapes (returned, stored, appended, kept as
+`prev` for next step). A call the analysis cannot see into is assumed to read its argument
+(`env.step(a)`); `append`/`add`/`put`/`push`-style methods are assumed to keep it. A constant array
+(`np.array([0.0, 0.0, 1.0])`) used only in the step is reported with the advice to build it once.
 """
 
     bad = (
         Example(
+            note="used in the step only: a dot product, a constant",
             code="""\
 import numpy as np
 
 
-class Env:
-    def _get_obs(self):
-        return np.array([self.x, self.y, self.vx, self.vy], dtype=np.float32)
+class Walker:
+    def step(self, action):
+        offset = np.array([self.target_x - self.x, self.target_y - self.y])
+        self.dist = float(np.sqrt(np.dot(offset, offset)))
+        up = np.array([0.0, 0.0, 1.0])
+        self.upright = float(np.dot(self.up_vector, up)) > 0.85
 """,
-            expect=((6, "PYF201"),),
+            expect=((6, "PYF201"), (8, "PYF201")),
         ),
         Example(
+            note="tensors from Python lists: convert through NumPy, wherever the tensor goes",
             code="""\
 import torch
 
 for t in range(100):
     batch = torch.tensor([s.reward for s in samples])
     goal = torch.tensor((0.0, 0.0, 1.0))
+    loss = (batch - goal[2]).pow(2).mean()
 """,
             expect=((4, "PYF201"), (5, "PYF201")),
         ),
         Example(
-            note="a name that holds a list",
+            note="a replay batch returned from a list of arrays",
             code="""\
-import numpy as np
+import torch
 
 
-def step(self, action):
-    parts = [action, self.prev_action]
-    return np.asarray(parts)
+def train(buffer, model, updates):
+    for _ in range(updates):
+        states = []
+        for s, a, r in buffer.sample(64):
+            states.append(s)
+        batch = torch.tensor(states, dtype=torch.float32)
+        model.update(batch)
 """,
-            expect=((6, "PYF201"),),
+            expect=((9, "PYF201"),),
         ),
     )
     good = (
@@ -157,6 +182,42 @@ def step(self, action):
     return np.asarray(action, dtype=np.float32)
 """,
         ),
+        Example(
+            note="returned to a caller that keeps it in a history: a buffer would alias every entry",
+            code="""\
+import numpy as np
+
+
+class PointEnv:
+    def _get_obs(self):
+        return np.array([self.x, self.y, self.vx, self.vy], dtype=np.float32)
+
+    def step(self, action):
+        self.vx, self.vy = action
+        obs = self._get_obs()
+        self.history.append(obs)
+        return obs, 0.0, False, {}
+""",
+        ),
+        Example(
+            note="kept across steps and differenced, stored, appended",
+            code="""\
+import numpy as np
+
+
+def rollout(env, policy, steps, dt):
+    prev = np.array([env.x, env.y])
+    speeds = []
+    for t in range(steps):
+        env.step(policy(prev))
+        cur = np.array([env.x, env.y])
+        speeds.append(np.linalg.norm(cur - prev) / dt)
+        prev = cur
+        env.waypoints.append(np.array([env.goal_x, env.goal_y]))
+        env.anchor = np.array([env.x, 0.0])
+    return speeds
+""",
+        ),
     )
 
     def check(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
@@ -178,13 +239,37 @@ def step(self, action):
         heat = an.heat(node)
         if heat is None or _under_is_none_guard(an, node):
             return
-        what = "a tensor" if q.startswith("torch") else "an array"
+        if q.startswith("torch"):
+            if _constant_display(arg):
+                if escape_of(an, node) != LOCAL:
+                    return  # shared by whoever keeps it: one object built once would alias them
+                msg = f"`{describe(q)}()` of a constant {heat} builds a tensor every time: build it once, outside"
+            else:
+                msg = (
+                    f"`{describe(q)}()` of a Python sequence {heat} converts it item by item: convert it with "
+                    f"NumPy first, `torch.from_numpy(np.array(seq, dtype=...))` "
+                    f"({self.speedups['numpy_floats'].claim} for 4 floats, "
+                    f"{self.speedups['numpy'].claim} for 32 arrays)"
+                )
+            yield self.report(node, msg)
+            return
+        # a buffer (or one constant) is only right for an array that dies with the step
+        escape = escape_of(an, node)
+        if escape == RETURNED and not isinstance(arg, ast.List | ast.Tuple):
+            # a batch assembled from a list and handed back (a replay `sample()`): a buffer plus a copy
+            msg = (
+                f"`{describe(q)}()` of a Python sequence {heat} allocates an array every time: "
+                f"write into a buffer preallocated once and return a copy of it ({self.speedups['prealloc'].claim})"
+            )
+            yield self.report(node, msg)
+            return
+        if escape != LOCAL:
+            return
         if _constant_display(arg):
-            msg = f"`{describe(q)}()` of a constant {heat} builds {what} every time: build it once, outside"
+            msg = f"`{describe(q)}()` of a constant {heat} builds an array every time: build it once, outside"
         else:
             msg = (
-                f"`{describe(q)}()` of a Python sequence {heat} allocates {what} every time: "
-                f"preallocate a buffer once and write into it ({self.speedups['reuse'].claim} reusing it, "
-                f"{self.speedups['prealloc'].claim} returning a copy)"
+                f"`{describe(q)}()` of a Python sequence {heat} allocates an array every time, used only here: "
+                f"preallocate a buffer once and write into it ({self.speedups['reuse'].claim})"
             )
         yield self.report(node, msg)

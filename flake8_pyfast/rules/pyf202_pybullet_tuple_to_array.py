@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from flake8_pyfast.analysis.alias import RETURNED, STORED, escape_of
 from flake8_pyfast.analysis.knowledge import CONVERTERS
 from flake8_pyfast.model import Example, Finding
 from flake8_pyfast.rule import Rule, Speedup
@@ -28,7 +29,7 @@ class PybulletTupleToArray(Rule):
     harness_phase = "simulation"
     equivalence = ("exact",)
     speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
-        "row": Speedup(1.67, 1.61, 1.71),
+        "row": Speedup(1.68, 1.58, 1.71),
     }
 
     what = """
@@ -37,15 +38,18 @@ getter returned (`getBasePositionAndOrientation`, `getBaseVelocity`, `getJointSt
 `getLinkState(s)`, `getContactPoints`, `getEulerFromQuaternion`, ...), directly, by indexing, through
 a name (tuple unpacking included) or a comprehension, on `pybullet`, a `BulletClient` or the usual
 client attributes (`self._p`, `self.physics_client`, ...). Reported anywhere: these getters are
-called every simulation step.
+called every simulation step. Not reported where the new array is kept beyond the step (stored on
+an attribute such as `self.last_pos`, appended, put in a dict that is kept, read again next step):
+that array must be a new object every step. Where it is returned the advice includes the copy
+the caller needs.
 """
     why = """
 PyBullet returns nested Python tuples. Converting them allocates a new array, and the usual
 observation code does it for the position, the orientation, the velocities and every joint, then
 concatenates. Writing the values into a row of an array allocated once (and returning a copy)
-measured {speedup:row} for a position, an orientation and seven joint states
-(`bench/pattern_speed.py`). When PyBullet and PyTorch share a loop this is often the largest per-step cost
-outside the physics itself.
+measured {speedup:row} for a position, an orientation and seven joint states, the copy included
+(`bench/pattern_speed.py`), so the advice holds for a returned observation too. When PyBullet
+and PyTorch share a loop this is often the largest per-step cost outside the physics itself.
 """
     example = """
 import numpy as np
@@ -74,7 +78,9 @@ class Env:
     fix_safety = "No automatic fix: the buffer layout is yours to choose."
     when_wrong = """
 If the array is computed once (at reset, for a static object) the cost is paid once; add
-`# noqa: PYF202` there. When this rule and PYF201 match the same call only PYF202 is reported.
+`# noqa: PYF202` there. A call the analysis cannot see into is assumed to read its argument;
+`append`/`add`/`put`/`push`-style methods are assumed to keep it. When this rule and PYF201
+match the same call only PYF202 is reported.
 """
 
     bad = (
@@ -137,6 +143,22 @@ def get_obs(robot, tracker):
     return pos
 """,
         ),
+        Example(
+            note="kept for the next step: a reused row would make the difference zero",
+            code="""\
+import numpy as np
+
+
+class Hopper:
+    def step(self, action):
+        self._p.stepSimulation()
+        pos = np.array(self._p.getBasePositionAndOrientation(self.body)[0])
+        speed = (pos - self.last_pos) / self.dt
+        self.last_pos = pos
+        self.trajectory.append(np.array(self._p.getBaseVelocity(self.body)[0]))
+        return float(speed[0])
+""",
+        ),
     )
 
     def check(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
@@ -149,9 +171,13 @@ def get_obs(robot, tracker):
         sources = list(arg.elts) if isinstance(arg, ast.List | ast.Tuple) and q in _JOINERS else [arg]
         for source in sources:
             if an.kind(source).from_pybullet:
+                escape = escape_of(an, node)
+                if escape == STORED:
+                    return  # kept beyond the step (an attribute, a list, next step's `prev`): a new array is needed
+                where = " and return a copy" if escape == RETURNED else ""
                 yield self.report(
                     node,
                     f"`{describe(q)}()` of a PyBullet getter's tuple (runs every step): "
-                    f"write the values into a preallocated row instead ({self.speedups['row'].claim})",
+                    f"write the values into a preallocated row instead{where} ({self.speedups['row'].claim})",
                 )
                 return
