@@ -44,9 +44,9 @@ class NdarrayCopiedToTensor(Rule):
     harness_phase = "update"
     equivalence = ("exact",)
     speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
-        "small": Speedup(5.79, 5.39, 6.27),
-        "large": Speedup(20.4, 18.2, 21.9),
-        "legacy": Speedup(6.64, 6.11, 8.01),
+        "small": Speedup(5.62, 5.48, 5.86),
+        "large": Speedup(20.7, 19.2, 22.2),
+        "legacy": Speedup(6.54, 6.04, 6.85),
     }
 
     what = """
