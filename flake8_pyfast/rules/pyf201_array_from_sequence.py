@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from flake8_pyfast.analysis.alias import LOCAL, RETURNED, escape_of
+from flake8_pyfast.analysis.alias import LOCAL, escape_of
 from flake8_pyfast.analysis.kinds import NDARRAY, TENSOR
 from flake8_pyfast.analysis.knowledge import CONVERTERS
 from flake8_pyfast.model import Example, Finding
@@ -61,10 +61,12 @@ class ArrayFromSequence(Rule):
 Finds `np.array`, `np.asarray`, `torch.tensor`, `torch.as_tensor` and the legacy
 `torch.Tensor`/`torch.FloatTensor`/... built from a Python sequence (a list or tuple display, a
 comprehension, a generator, or a name holding a list/tuple) in code that runs every step.
-An array is reported only where it stays inside the step: the analysis follows where the new
-object goes (names, views, containers, tuple unpacking, functions of the module) and stays
-silent when it is returned, stored on an attribute, appended, put in a dict, yielded, captured or
-read again next iteration. A tensor is reported wherever it goes: the advice for it needs no buffer.
+A NumPy array is reported only for a list or tuple display (`np.array([a, b, c])`: a list built
+beforehand, converted once, is already the fast form), and only where it stays inside the step:
+the analysis follows where the new object goes (names, views, containers, tuple unpacking,
+functions of the module) and stays silent when it is returned, stored on an attribute, appended,
+put in a dict, yielded, captured or read again next iteration. A tensor is reported wherever it
+goes: the advice for it needs no buffer.
 """
     why = """
 Converting a Python sequence walks it item by item, infers a dtype and shape, and allocates a
@@ -74,8 +76,9 @@ new array every step. For the small vectors of RL code that overhead dominates. 
 buffer (whoever keeps it would see it change); writing into a buffer and returning a copy
 measured only {speedup:prealloc}: for a handful of values (a returned observation) that is
 too little to be worth a finding, so a returned display like `np.array([a, b, c])` is not
-reported; a batch assembled from a list and returned (a replay `sample()`, per gradient step) is,
-with the buffer-and-copy advice. `torch.tensor` of Python lists is slower than going through NumPy
+reported. Nor is a list built beforehand and converted once (rows appended, a replay `sample()`):
+writing the rows into a preallocated buffer instead measured slower ({speedup:prealloc} here, and
+PYF203's `prealloc` pair for 1000 rows). `torch.tensor` of Python lists is slower than going through NumPy
 (`torch.from_numpy(np.array(seq, dtype=np.float32))`): {speedup:numpy_floats} for 4 floats, and of
 a list of arrays much slower still, {speedup:numpy} for 32 arrays of 4 (PyTorch warns about it).
 """
@@ -157,6 +160,20 @@ def train(buffer, model, updates):
         ),
     )
     good = (
+        Example(
+            note="a batch assembled from a list of rows and converted once: already the fast form",
+            code="""\
+import numpy as np
+
+
+class Replay:
+    def sample(self, idx):
+        rows = [self.storage[i] for i in idx]
+        obs = np.array([r[0] for r in rows], dtype=np.float32)
+        rew = np.array(rows, dtype=np.float32)
+        return obs, rew
+""",
+        ),
         Example(
             note="already an array, into a buffer, cached, or cold",
             code="""\
@@ -253,16 +270,13 @@ def rollout(env, policy, steps, dt):
                 )
             yield self.report(node, msg)
             return
+        if not isinstance(arg, ast.List | ast.Tuple):
+            # a list or comprehension built beforehand (rows appended, a replay batch): converting it
+            # once is already the fast form; writing the rows into a preallocated buffer measured
+            # slower (bench/pattern_speed.py PYF203 `prealloc`)
+            return
         # a buffer (or one constant) is only right for an array that dies with the step
         escape = escape_of(an, node)
-        if escape == RETURNED and not isinstance(arg, ast.List | ast.Tuple):
-            # a batch assembled from a list and handed back (a replay `sample()`): a buffer plus a copy
-            msg = (
-                f"`{describe(q)}()` of a Python sequence {heat} allocates an array every time: "
-                f"write into a buffer preallocated once and return a copy of it ({self.speedups['prealloc'].claim})"
-            )
-            yield self.report(node, msg)
-            return
         if escape != LOCAL:
             return
         if _constant_display(arg):
