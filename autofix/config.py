@@ -22,7 +22,15 @@ from typing import Any
 
 from autofix.selection import Selection, SelectionError, check_codes
 from flake8_pyfast.analysis.settings import Settings
-from flake8_pyfast.config import ConfigError, HeatOptions, PyfastTable, find_pyproject, load_table, strings, table_for
+from flake8_pyfast.config import (
+    ConfigError,
+    HeatOptions,
+    PyfastTable,
+    cached_table,
+    find_pyproject,
+    strings,
+    table_for,
+)
 
 __all__ = ["Config", "ConfigError", "config_for", "find_pyproject", "load_config"]
 
@@ -47,7 +55,7 @@ class Config:
 
 def load_config(path: Path | None) -> Config:
     """The configuration in ``path`` (``None``: the defaults); :class:`ConfigError` names what is wrong."""
-    return from_table(load_table(path))
+    return from_table(cached_table(path))
 
 
 def config_for(filename: str | Path) -> Config:

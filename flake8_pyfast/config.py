@@ -42,10 +42,6 @@ FIX_KEYS = ("select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores")
 KNOWN_KEYS = FIX_KEYS + HEAT_KEYS
 
 
-#: deprecation notes already printed by this process
-_WARNED: set[str] = set()
-
-
 class ConfigError(ValueError):
     """The configuration is wrong; the message names the file and the key."""
 
@@ -149,9 +145,7 @@ def load_table(path: Path | None, warn: bool = True) -> PyfastTable:
                          f"to add to the defaults (or add extend-{kind}-functions = [] to replace them)")
     if warn:
         for note in notes:
-            if note not in _WARNED:  # once per process, however often the table is read
-                _WARNED.add(note)
-                print(f"pyfast: {note}", file=sys.stderr)
+            print(f"pyfast: {note}", file=sys.stderr)
     heat = HeatOptions(**{key.replace("-", "_"): value for key, value in got.items()})
     return PyfastTable(path=path, data=table, heat=heat, warnings=tuple(notes))
 
@@ -181,7 +175,12 @@ def table_for(filename: str | Path) -> PyfastTable:
     folder = os.path.dirname(filename) or "."
     if folder not in _NEAREST:
         _NEAREST[folder] = find_pyproject(Path(folder))
-    path = _NEAREST[folder]
+    return cached_table(_NEAREST[folder])
+
+
+def cached_table(path: Path | None) -> PyfastTable:
+    """:func:`load_table`, once per file per process: every front end reads a table through here, so
+    it is parsed, and its deprecation notes are printed, once however many files it governs."""
     if path is None:
         return PyfastTable()
     if path not in _TABLES:
