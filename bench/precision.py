@@ -321,7 +321,7 @@ def main() -> int:
     ap.add_argument(
         "--cache", type=Path, help="folder of the judged trees (default: $PYFAST_JUDGED or ~/.cache/pyfast-judged)"
     )
-    ap.add_argument("--set", choices=SETS, default="fresh", help="which judged set under bench/judged/ (default: fresh)")
+    ap.add_argument("--set", choices=SETS, default="fresh", help="judged set under bench/judged/")
     ap.add_argument("--judged", type=Path, help="folder of repos.tsv, findings.tsv, recall.tsv (overrides --set)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     ap.add_argument("--allow-unjudged", action="store_true", help="warn about unjudged findings instead of failing")
