@@ -316,8 +316,17 @@ def test_cache_is_shared_and_a_changed_file_invalidates_only_itself(tmp_path: Pa
     before = project.STATS.parsed
     assert at(lint(hopper), 21)
     assert project.STATS.parsed - before == 4  # every module parsed once for the index
-    assert len(list(cache.rglob("*.json"))) == 4
-    project.clear_memory()  # a new process: everything comes from the disk cache
+    facts = [f for f in cache.rglob("*.json") if f.parent.name != "projects"]
+    assert len(facts) == 4
+    assert len(list((cache / "projects").glob("*.json"))) == 1  # the project's heat, whole
+    project.clear_memory()  # a new process: the heat comes whole from the disk cache
+    before, hits, whole = project.STATS.parsed, project.STATS.hits, project.STATS.summaries
+    assert at(lint(hopper), 21)
+    assert project.STATS.parsed == before and project.STATS.hits == hits
+    assert project.STATS.summaries - whole == 1
+    for summary in (cache / "projects").glob("*.json"):
+        summary.unlink()
+    project.clear_memory()  # without the summary: every module's facts from the disk cache
     before, hits = project.STATS.parsed, project.STATS.hits
     assert at(lint(hopper), 21)
     assert project.STATS.parsed == before and project.STATS.hits - hits == 4
@@ -325,9 +334,10 @@ def test_cache_is_shared_and_a_changed_file_invalidates_only_itself(tmp_path: Pa
     base = root / "envs" / "base.py"
     base.write_text(BASE_ENV.replace("obs = self.computeObs()", "obs = None"))
     project.clear_memory()
-    before = project.STATS.parsed
+    before, whole = project.STATS.parsed, project.STATS.summaries
     assert at(lint(hopper), 21) == []
     assert project.STATS.parsed - before == 1
+    assert project.STATS.summaries == whole  # a changed file makes a new summary key
     # in one process, a change to the linted file itself rebuilds the index
     text = hopper.read_text()
     hopper.write_text(text + "\n\ndef step(seed):\n    env = PlanarHopper(seed)\n    return env.computeObs()\n")
@@ -380,3 +390,16 @@ def test_flake8_in_parallel_and_pyfast_fix_agree(tmp_path: Path, cache: Path) ->
     assert from_flake8 == from_fix
     assert any("(envs/base.py:9)" in msg for *_, msg in from_flake8)
     assert ("envs/heading.py", 8) in {(p, line) for p, line, *_ in from_flake8}
+
+
+def test_a_damaged_project_summary_is_rebuilt(tmp_path: Path, cache: Path) -> None:
+    root = env_project(tmp_path)
+    hopper = root / "envs" / "hopper.py"
+    assert at(lint(hopper), 21)
+    (summary,) = (cache / "projects").glob("*.json")
+    summary.write_text("{not json")
+    project.clear_memory()
+    whole = project.STATS.summaries
+    assert at(lint(hopper), 21)
+    assert project.STATS.summaries == whole
+    assert json.loads(summary.read_text())  # written again, whole

@@ -296,6 +296,7 @@ def cache_dir() -> Path:
 class CacheStats:
     hits: int = 0
     parsed: int = 0
+    summaries: int = 0  # projects whose heat came whole from the disk
 
 
 STATS = CacheStats()
@@ -431,15 +432,24 @@ class ProjectIndex:
         if files is None:
             return None
         index = cls(scan)
-        for f in files:
+        files.sort()
+        # flake8's workers start together on a cold cache: each reads the files from its own end
+        # (by process id), finds what the other one already stored, and parses only what is left
+        read_order = files[::-1] if os.getpid() % 2 else files
+        found: dict[Path, tuple[os.stat_result, dict[str, Any]]] = {}
+        for f in read_order:
             try:
                 st = f.stat()
                 data = f.read_bytes()
             except OSError:
                 continue
             facts = file_facts(data, cache)
-            if facts is None:
+            if facts is not None:
+                found[f] = (st, facts)
+        for f in files:  # modules in one order, whoever read them: heat reasons are deterministic
+            if f not in found:
                 continue
+            st, facts = found[f]
             try:
                 name, package = _module_name(f.relative_to(base))
             except ValueError:
@@ -773,12 +783,110 @@ def clear_memory() -> None:
     """Forget the indexes built in this process (the disk cache stays)."""
     _INDEXES.clear()
     _ROOTS.clear()
+    _SUMMARIES.clear()
+
+
+@dataclass
+class _Summary:
+    """Every module's heat for one project and one set of patterns, with the file stats it was
+    computed from: what a worker needs, without the facts or the call graph."""
+
+    stats: dict[str, tuple[int, int]]
+    heat: dict[str, ModuleHeat]
+
+
+_SUMMARIES: dict[tuple[Path, tuple[str, ...], tuple[str, ...]], _Summary] = {}
+
+
+def _summary_key(scan: Path, stats: dict[str, tuple[int, int]], hot: tuple[str, ...],
+                 cold: tuple[str, ...]) -> str:
+    text = json.dumps([FACTS_VERSION, str(scan), hot, cold, sorted(stats.items())])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _summary_file(cache: Path, key: str) -> Path:
+    return cache / "projects" / f"{key}.json"
+
+
+def _load_summary(path: Path, stats: dict[str, tuple[int, int]]) -> _Summary | None:
+    try:
+        doc = json.loads(path.read_bytes())
+        heat = {rel: ModuleHeat(dict(reasons), frozenset(resets)) for rel, (reasons, resets) in doc.items()}
+    except (OSError, ValueError, TypeError):
+        return None
+    return _Summary(stats, heat)
+
+
+def _store_summary(path: Path, summary: _Summary) -> None:
+    doc = {rel: [h.reasons, sorted(h.param_resets)] for rel, h in summary.heat.items()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _project_stats(scan: Path, recursive: bool) -> dict[str, tuple[int, int]] | None:
+    files = _python_files(scan, recursive)
+    if files is None:
+        return None
+    stats = {}
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        stats[f.relative_to(scan).as_posix()] = (st.st_mtime_ns, st.st_size)
+    return stats
 
 
 def module_heat(path: str | os.PathLike[str], hot_patterns: tuple[str, ...],
                 cold_patterns: tuple[str, ...]) -> ModuleHeat | None:
-    found = project_for(path)
+    """The project's heat for the module at ``path``.
+
+    The answer for every module of the project is kept on disk too, keyed by the project's file
+    stats (path, mtime, size) and the patterns: a flake8 worker on an unchanged project reads one
+    file instead of every module's facts; any change to any file (or to the patterns) makes a new
+    key, and the facts, keyed by content, rebuild it. In one process the summary is reused while
+    the linted file is unchanged (like the index)."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    if not p.is_file():
+        return None
+    p = p.resolve()
+    scan, _base, recursive = find_root(p)
+    rel = p.relative_to(scan).as_posix()
+    mem_key = (scan, hot_patterns, cold_patterns)
+    summary = _SUMMARIES.get(mem_key)
+    if summary is None or summary.stats.get(rel) != (st.st_mtime_ns, st.st_size):
+        summary = _summary(p, scan, recursive, hot_patterns, cold_patterns)
+        if summary is None:
+            return None
+        _SUMMARIES[mem_key] = summary
+    return summary.heat.get(rel)
+
+
+def _summary(path: Path, scan: Path, recursive: bool, hot: tuple[str, ...],
+             cold: tuple[str, ...]) -> _Summary | None:
+    cache = cache_dir()
+    stats = _project_stats(scan, recursive)
+    if stats is None:
+        return None
+    stored = _summary_file(cache, _summary_key(scan, stats, hot, cold))
+    summary = _load_summary(stored, stats)
+    if summary is not None:
+        STATS.summaries += 1
+        return summary
+    found = project_for(path, cache)
     if found is None:
         return None
-    index, rel = found
-    return index.module_heat(index.by_rel[rel], hot_patterns, cold_patterns)
+    index = found[0]
+    heat = {m.rel: index.module_heat(name, hot, cold) for name, m in index.modules.items()}
+    summary = _Summary(dict(index.stats), heat)
+    _store_summary(_summary_file(cache, _summary_key(scan, index.stats, hot, cold)), summary)
+    return summary
