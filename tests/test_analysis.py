@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from flake8_pyfast.analysis import Analysis
 from flake8_pyfast.analysis.alias import escapes_before
+from flake8_pyfast.analysis.kinds import PY_FLOAT
 from flake8_pyfast.checker import Settings
 
 INTEREST = frozenset({ast.Call, ast.Assign, ast.If})
@@ -231,6 +233,63 @@ def test_annotations_and_return_annotations():
     ret = find(tree, "(x, y, z, w, o)")
     kinds = [an.kind(e) for e in ret.elts]
     assert [k.base for k in kinds] == ["tensor", "ndarray", "scalar", "unknown", "ndarray"]
+
+
+PARAM_SRC = """
+    import numpy as np
+    class Gait:
+        def __init__(self, period=0.5):
+            self.period = period
+        def swing(self, phase, height=0.04):
+            return np.cos(phase) * height
+        def step(self, t):
+            return self.swing(float(t) / 2.0) + self.swing(0.25, height=0.1)
+        def mixed(self, x):
+            return np.cos(x)
+        def feed(self, obs):
+            self.mixed(1.0)
+            self.mixed(np.asarray(obs))
+        def hook(self, y):
+            return np.cos(y)
+        def register(self, bus):
+            self.hook(2.0)
+            bus.append(self.hook)
+        def spread(self, z):
+            return np.cos(z)
+        def call_spread(self, args):
+            self.spread(3.0)
+            self.spread(*args)
+    def helper(v):
+        return np.sqrt(v)
+    helper(4.0)
+    """
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "expected"),
+    [
+        ("phase", 7, ("scalar", "float")),  # float(t) / 2.0, 0.25: a Python float at every call
+        ("height", 7, ("scalar", "float")),  # the default and the keyword agree
+        ("x", 11, ("unknown", None)),  # a float at one call, an array at the other
+        ("y", 16, ("unknown", None)),  # handed out as a callback: called from anywhere
+        ("z", 21, ("unknown", None)),  # a *args call: its arguments are not known
+        ("v", 26, ("scalar", "float")),  # a module function called once, with a float
+    ],
+)
+def test_parameter_kinds_from_the_module_call_sites(text: str, line: int, expected: tuple[str, str | None]) -> None:
+    assert kind_of(PARAM_SRC, text, line) == expected
+
+
+def test_parameter_kinds_need_every_caller(tmp_path: Path) -> None:
+    """A method that another module of the project calls by name: its callers there are not read."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "gait.py").write_text(textwrap.dedent(PARAM_SRC))
+    (tmp_path / "run.py").write_text("from gait import Gait\nGait().swing(np.zeros(3))\n")
+    source = (tmp_path / "gait.py").read_text()
+    tree = ast.parse(source)
+    an = Analysis(tree, Settings(), path=str(tmp_path / "gait.py"))
+    assert an.kind(find(tree, "phase", 7)).base == "unknown"
+    assert an.kind(find(tree, "v", 26)) == PY_FLOAT  # helper() is called only here
 
 
 # -- heat ------------------------------------------------------------------------------------

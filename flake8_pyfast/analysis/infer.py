@@ -49,6 +49,7 @@ from flake8_pyfast.analysis.kinds import (
 )
 
 if TYPE_CHECKING:
+    from flake8_pyfast.analysis.project import ModuleHeat
     from flake8_pyfast.analysis.scopes import Binding, ClassInfo, Scope
 
 #: how deep kind inference may recurse (expressions deeper than this are "unknown"); well below
@@ -66,6 +67,11 @@ class KindInference(CallKinds):
         def class_of(self, node: ast.AST) -> ClassInfo | None: ...
         def is_self(self, node: ast.AST) -> bool: ...
         def _static_qualname(self, node: ast.AST, scope: Scope) -> str | None: ...
+        def callee(self, node: ast.Call) -> Scope | None: ...
+        def parent(self, node: ast.AST) -> ast.AST | None: ...
+        tree: ast.Module
+        scopes: list[Scope]
+        project: ModuleHeat | None
 
     def _forget_kinds(self) -> None:
         """Start (or drop) the kind caches."""
@@ -77,6 +83,8 @@ class KindInference(CallKinds):
         self._tentative: dict[int, tuple[int, Kind, frozenset[int]]] = {}
         self._generation = 0
         self._attr_cache: dict[tuple[int, str], Kind] = {}
+        self._sites: dict[int, list[ast.Call]] | None = None
+        self._uses: dict[str, list[ast.Attribute | ast.Name]] | None = None
 
     def kind(self, node: ast.AST | None) -> Kind:
         """What ``node`` evaluates to. Cycles (``x = x * 0.99`` in a loop) are solved by iterating."""
@@ -141,11 +149,86 @@ class KindInference(CallKinds):
             k = self.element_kind(b.value)
         elif how == "import":
             k = self._constant_kind(b.qualname or "")
+        elif how == "param":
+            return self.param_kind(b)
         else:
             return UNKNOWN
         for i in b.path:
             k = k.item(i) if i is not None else UNKNOWN
         return k
+
+    # -- parameters, from the module's call sites -----------------------------------------
+    def param_kind(self, b: Binding) -> Kind:
+        """What a parameter holds, when every call of its function is in this module and they agree.
+
+        ``def swing(self, phase): ... np.cos(phase)`` called only as ``self.swing(t / period)``:
+        ``phase`` is a Python float. Unknown when the function is called by name from another
+        module of the project, referenced without a call (a callback), decorated, or called with
+        ``*args``/``**kwargs``; a call that leaves the parameter out contributes its default."""
+        fn = b.scope.node
+        arg = b.node
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) or not isinstance(arg, ast.arg):
+            return UNKNOWN
+        args = fn.args
+        if arg is args.vararg or arg is args.kwarg:
+            return UNKNOWN
+        if any(not (isinstance(d, ast.Name) and d.id == "staticmethod") for d in fn.decorator_list):
+            return UNKNOWN
+        if self.project is not None and fn.name in self.project.called_elsewhere:
+            return UNKNOWN
+        calls = self._call_sites().get(id(fn))
+        if not calls or self._referenced_uncalled(fn):
+            return UNKNOWN
+        positional = [*args.posonlyargs, *args.args]
+        offset = 1 if b.scope.self_name is not None else 0
+        index = next((i - offset for i, a in enumerate(positional) if a is arg), None)
+        if index is not None and index < 0:
+            return UNKNOWN  # ``self``
+        defaults = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]],
+                            args.defaults, strict=True))
+        defaults.update((a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d)
+        kinds = []
+        for call in calls:
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                return UNKNOWN
+            value: ast.expr | None
+            if index is not None and index < len(call.args):
+                value = call.args[index]
+            else:
+                value = next((k.value for k in call.keywords if k.arg == arg.arg), defaults.get(arg.arg))
+            if value is None:
+                return UNKNOWN
+            kinds.append(self.kind(value))
+        k = join_all(kinds)
+        return k if k.known else UNKNOWN
+
+    def _call_sites(self) -> dict[int, list[ast.Call]]:
+        """id(function node) -> the calls of this module that reach it."""
+        sites = self._sites
+        if sites is None:
+            sites = self._sites = {}
+            for scope in self.scopes:
+                for call in scope.calls:
+                    target = self.callee(call)
+                    if target is not None:
+                        sites.setdefault(id(target.node), []).append(call)
+        return sites
+
+    def _referenced_uncalled(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """Is the function used as a value anywhere in the module (``callbacks.append(self.f)``)?"""
+        uses = self._uses
+        if uses is None:
+            uses = self._uses = {}
+            for node in ast.walk(self.tree):
+                if isinstance(node, ast.Attribute | ast.Name):
+                    name = node.attr if isinstance(node, ast.Attribute) else node.id
+                    if isinstance(node.ctx, ast.Load):
+                        uses.setdefault(name, []).append(node)
+        for node in uses.get(fn.name, ()):
+            parent = self.parent(node)
+            if not (isinstance(parent, ast.Call) and parent.func is node):
+                return True
+        return False
 
     def names_kind(self, bindings: Sequence[Binding]) -> Kind:
         return join_all([self.binding_kind(b) for b in bindings]) if bindings else UNKNOWN

@@ -34,7 +34,9 @@ from typing import Any
 from flake8_pyfast.analysis.heat import compile_patterns
 
 #: bump when the facts' shape changes: old cache entries are then ignored
-FACTS_VERSION = 5
+FACTS_VERSION = 6
+#: bump when the shape of a project's stored summary changes
+SUMMARY_VERSION = 2
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 #: folders never scanned
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"})
@@ -76,9 +78,10 @@ class _FunctionFacts:
     when the cache is cold, and the visitor's dispatch doubled the cost of parsing.
     """
 
-    def __init__(self, self_name: str | None, imports: dict[str, list[Any]]) -> None:
+    def __init__(self, self_name: str | None, imports: dict[str, list[Any]], called: set[str]) -> None:
         self.self_name = self_name
         self.imports = imports
+        self.called = called  # every name the file calls (``m`` of ``anything.m()``), shared
         self.calls: list[Call] = []
         #: what a name / ``self.<attr>`` may hold: the callables it was assigned the result of
         self.local_class: dict[str, list[str]] = {}
@@ -171,6 +174,10 @@ class _FunctionFacts:
 
     def _call(self, node: ast.Call, loop: bool, periodic: bool) -> None:
         func = node.func
+        if isinstance(func, ast.Attribute):
+            self.called.add(func.attr)
+        elif isinstance(func, ast.Name):
+            self.called.add(func.id)
         line = node.lineno
         hot = None if periodic else loop  # None: heat does not flow through a periodic call
         args = [a.id if isinstance(a, ast.Name) else "" for a in node.args]
@@ -236,11 +243,12 @@ def extract_facts(tree: ast.Module) -> dict[str, Any]:
     functions: dict[str, Any] = {}
     imports: dict[str, list[Any]] = {}
     module_calls: list[Call] = []
+    called: set[str] = set()
     for stmt, loop in _top_statements(tree.body):
         if isinstance(stmt, ast.Import | ast.ImportFrom):
             _add_import(imports, stmt)
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-            ff = _FunctionFacts(None, imports)
+            ff = _FunctionFacts(None, imports, called)
             ff.run(stmt)
             functions[stmt.name] = {"line": stmt.lineno, "params": ff.params, "calls": ff.calls}
         elif isinstance(stmt, ast.ClassDef):
@@ -251,7 +259,7 @@ def extract_facts(tree: ast.Module) -> dict[str, Any]:
                     continue
                 static = any(_dotted(d) == "staticmethod" for d in s.decorator_list)
                 params = s.args.posonlyargs + s.args.args
-                ff = _FunctionFacts(params[0].arg if params and not static else None, imports)
+                ff = _FunctionFacts(params[0].arg if params and not static else None, imports, called)
                 ff.run(s)
                 functions[f"{stmt.name}.{s.name}"] = {"line": s.lineno, "params": ff.params, "calls": ff.calls}
                 methods.append(s.name)
@@ -274,11 +282,14 @@ def extract_facts(tree: ast.Module) -> dict[str, Any]:
             for h in heads:
                 for n in ast.walk(h):
                     if isinstance(n, ast.Call):
-                        d = _dotted(n.func)
+                        f = n.func
+                        if isinstance(f, ast.Attribute | ast.Name):
+                            called.add(f.attr if isinstance(f, ast.Attribute) else f.id)
+                        d = _dotted(f)
                         if d is not None:
                             module_calls.append(["d", d, "", n.lineno, loop or isinstance(stmt, ast.While), []])
     return {"v": FACTS_VERSION, "imports": imports, "classes": classes, "functions": functions,
-            "module_calls": module_calls}
+            "module_calls": module_calls, "called": sorted(called)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -399,6 +410,9 @@ class ModuleHeat:
 
     reasons: dict[str, str]  # qualified name in the module ("f", "Cls.m") -> phrase
     param_resets: frozenset[str]  # "Cls.reset" methods that re-initialise a torch module
+    #: names of the module's functions and methods that other modules of the project call by that
+    #: name (whatever the receiver): their arguments cannot be read from this module's call sites
+    called_elsewhere: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -720,12 +734,24 @@ class ProjectIndex:
                 text = self.describe(fkey, hot, self.modules[mod].rel)
                 if text is not None:
                     reasons.setdefault(mod, {})[qual] = text
+            callers = self.callers_by_name()
             per_module = self._per_module[key] = {
-                mod: ModuleHeat(reasons.get(mod, {}), frozenset(
-                    q for q in m.facts["functions"] if self.param_reset(f"{mod}:{q}")))
+                mod: ModuleHeat(
+                    reasons.get(mod, {}),
+                    frozenset(q for q in m.facts["functions"] if self.param_reset(f"{mod}:{q}")),
+                    frozenset(name for name in {q.rpartition(".")[2] for q in m.facts["functions"]}
+                              if callers.get(name, set()) - {mod}))
                 for mod, m in self.modules.items()
             }
         return per_module[modname]
+
+    def callers_by_name(self) -> dict[str, set[str]]:
+        """Called name (the last part: ``m`` of ``x.y.m()``) -> the modules whose code calls it."""
+        out: dict[str, set[str]] = {}
+        for modname, mod in self.modules.items():
+            for name in mod.facts["called"]:
+                out.setdefault(name, set()).add(modname)
+        return out
 
     def param_reset(self, fkey: str) -> bool:
         """``reset()`` of a torch module re-initialises parameters: code run once, not per step."""
@@ -800,7 +826,7 @@ _SUMMARIES: dict[tuple[Path, tuple[str, ...], tuple[str, ...]], _Summary] = {}
 
 def _summary_key(scan: Path, stats: dict[str, tuple[int, int]], hot: tuple[str, ...],
                  cold: tuple[str, ...]) -> str:
-    text = json.dumps([FACTS_VERSION, str(scan), hot, cold, sorted(stats.items())])
+    text = json.dumps([FACTS_VERSION, SUMMARY_VERSION, str(scan), hot, cold, sorted(stats.items())])
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -811,14 +837,15 @@ def _summary_file(cache: Path, key: str) -> Path:
 def _load_summary(path: Path, stats: dict[str, tuple[int, int]]) -> _Summary | None:
     try:
         doc = json.loads(path.read_bytes())
-        heat = {rel: ModuleHeat(dict(reasons), frozenset(resets)) for rel, (reasons, resets) in doc.items()}
+        heat = {rel: ModuleHeat(dict(reasons), frozenset(resets), frozenset(elsewhere))
+                for rel, (reasons, resets, elsewhere) in doc.items()}
     except (OSError, ValueError, TypeError):
         return None
     return _Summary(stats, heat)
 
 
 def _store_summary(path: Path, summary: _Summary) -> None:
-    doc = {rel: [h.reasons, sorted(h.param_resets)] for rel, h in summary.heat.items()}
+    doc = {rel: [h.reasons, sorted(h.param_resets), sorted(h.called_elsewhere)] for rel, h in summary.heat.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
