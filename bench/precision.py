@@ -328,6 +328,7 @@ def main() -> int:
     ap.add_argument("--in-process", action="store_true", help="lint with flake8_pyfast.checker.lint_source, not flake8")
     ap.add_argument("--flake8-arg", action="append", default=[], help="extra flake8 argument (repeatable)")
     ap.add_argument("--fetch-help", action="store_true", help="print how to rebuild the cache and exit")
+    ap.add_argument("--missed", action="store_true", help="also list the recall entries no finding covers")
     args = ap.parse_args()
 
     cache = args.cache or Path(os.environ.get("PYFAST_JUDGED", Path.home() / ".cache" / "pyfast-judged"))
@@ -372,6 +373,12 @@ def main() -> int:
         print(json.dumps(doc, indent=2))
     else:
         print_report(rows, unjudged, stale, new_patterns, pyfast)
+    if args.missed:
+        flagged = Counter(r.key for r in reported)
+        print("\nslow patterns in hot functions that no finding covers:")
+        for p in patterns:
+            if p.family != "NEW" and not flagged[p.key]:
+                print(f"  {p.family} {p.repo} {p.path}:{p.line} {p.function}: {p.note}")
     if unjudged and not args.allow_unjudged:
         print(f"\n{len(unjudged)} unjudged finding(s): judge them before trusting the numbers", file=sys.stderr)
         return 1

@@ -403,3 +403,120 @@ def test_a_damaged_project_summary_is_rebuilt(tmp_path: Path, cache: Path) -> No
     assert at(lint(hopper), 21)
     assert project.STATS.summaries == whole
     assert json.loads(summary.read_text())  # written again, whole
+
+
+SETUP_BASE = """\
+    import numpy as np
+
+
+    class RobotBase:
+        def __init__(self, n):
+            self.n = n
+            self.space = self._observation_space()
+
+        def step(self, action):
+            return self.observe()
+    """
+SETUP_ROBOT = """\
+    import numpy as np
+    from robots.base import RobotBase
+
+
+    class Arm(RobotBase):
+        def _observation_space(self):
+            low = np.zeros(0)
+            for i in range(self.n):
+                low = np.concatenate((low, np.full(3, -1.0)))
+            return low
+
+        def observe(self):
+            return self._stack()
+
+        def _stack(self):
+            rows = np.zeros(0)
+            for i in range(self.n):
+                rows = np.concatenate((rows, np.zeros(3)))
+            return rows
+
+        def _limits(self):
+            out = np.zeros(0)
+            for i in range(self.n):
+                out = np.concatenate((out, np.ones(2)))
+            return out
+
+        def reset_limits(self):
+            self.lim = self._limits()
+
+
+    def main():
+        arm = Arm(3)
+        for t in range(1000):
+            arm.lim = arm._limits()
+    """
+
+
+def test_functions_only_set_up_code_calls_are_cold(tmp_path: Path) -> None:
+    """``_observation_space`` runs once, from the base class's ``__init__`` in another module: its
+    loop is set-up. ``_stack`` is per step. ``_limits`` is also called from a script's loop: hot."""
+    root = make(tmp_path / "proj", {"robots/__init__.py": "", "robots/base.py": SETUP_BASE,
+                                    "robots/arm.py": SETUP_ROBOT})
+    found = lint(root / "robots" / "arm.py")
+    assert at(found, 9) == []
+    assert [f.code for f in at(found, 18)] == ["PYF203"]
+    assert [f.code for f in at(found, 24)] == ["PYF203"]
+    # alone, the module cannot see who calls _observation_space(): its loop is taken as hot
+    assert [f.code for f in at(lint(root / "robots" / "arm.py", with_path=False), 9)] == ["PYF203"]
+
+
+def test_functions_only_set_up_code_calls_in_one_module() -> None:
+    src = textwrap.dedent("""\
+        import numpy as np
+
+
+        class Arm:
+            def __init__(self, n):
+                self.n = n
+                self.space = self._observation_space()
+
+            def _observation_space(self):
+                low = np.zeros(0)
+                for i in range(self.n):
+                    low = np.concatenate((low, np.full(3, -1.0)))
+                return low
+
+            def _grow(self):
+                out = np.zeros(0)
+                for i in range(self.n):
+                    out = np.concatenate((out, np.ones(2)))
+                return out
+
+            def configure(self, callbacks):
+                self.g = self._grow()
+                callbacks.append(self._grow)
+        """)
+    found = lint_source(src)
+    assert at(found, 12) == []
+    assert [f.code for f in at(found, 18)] == ["PYF203"]  # handed out as a callback: may run anywhere
+
+
+def test_methods_of_objects_kept_in_a_list(tmp_path: Path) -> None:
+    root = make(tmp_path / "proj", {
+        "ctrl.py": """\
+            import numpy as np
+
+
+            class Controller:
+                def compute(self, yaw):
+                    return np.array([np.cos(yaw), np.sin(yaw), 0.0]) @ np.ones(3)
+            """,
+        "run.py": """\
+            from ctrl import Controller
+
+            ctrls = [Controller() for _ in range(4)]
+            for t in range(1000):
+                for j in range(4):
+                    ctrls[j].compute(0.1 * t)
+            """,
+    })
+    [display] = [f for f in lint(root / "ctrl.py") if f.code == "PYF201"]
+    assert "in `compute()`, called in a loop (run.py:6)" in display.message

@@ -107,6 +107,38 @@ def compute_heat(an: Analysis) -> None:
                     added = True
         if added:
             _propagate(an, edges)
+    _mark_setup(an, functions, cold)
+
+
+def _mark_setup(an: Analysis, functions: list[Scope], cold: re.Pattern[str]) -> None:
+    """Functions only set-up code calls are set-up code: ``__init__`` calling
+    ``self._observation_space()`` that loops over joints once. From the project (callers in any
+    module) and from this module's own call sites, when no other module calls the name and the
+    function is not handed out as a value."""
+    project = an.project
+    candidates = []
+    for s in functions:
+        if s.hot_reason is not None or cold.match(s.name):
+            continue
+        if project is not None and _module_qual(s) in project.setup:
+            s.setup = True
+        elif project is None or s.name not in project.called_elsewhere:
+            candidates.append(s)
+    if not candidates:
+        return
+    sites = an._call_sites()
+    changed = True
+    while changed:
+        changed = False
+        for s in candidates:
+            calls = sites.get(id(s.node))
+            if s.setup or not calls or an._referenced_uncalled(s.node):  # type: ignore[arg-type]
+                continue
+            callers = [_function_of(an.scope_of(c)) for c in calls]
+            if all(c.kind == "function" and c.hot_reason is None and (c.setup or cold.match(c.name))
+                   for c in callers):
+                s.setup = True
+                changed = True
 
 
 def _propagate(an: Analysis, edges: list[tuple[Scope, ast.Call, Scope]]) -> None:
@@ -141,7 +173,7 @@ def node_heat(an: Analysis, node: ast.AST) -> str | None:
     cold = (
         fscope.kind == "function"
         and fscope.hot_reason is None
-        and compile_patterns(an.settings.cold_functions).match(fscope.name) is not None
+        and (fscope.setup or compile_patterns(an.settings.cold_functions).match(fscope.name) is not None)
     )
     if not cold:
         loops = an.loops_of(stmt)

@@ -50,7 +50,7 @@ from flake8_pyfast.analysis.kinds import (
 
 if TYPE_CHECKING:
     from flake8_pyfast.analysis.project import ModuleHeat
-    from flake8_pyfast.analysis.scopes import Binding, ClassInfo, Scope
+    from flake8_pyfast.analysis.scopes import Binding, ClassInfo, Scope, Tables
 
 #: how deep kind inference may recurse (expressions deeper than this are "unknown"); well below
 #: Python's recursion limit, which the rules' own recursion also needs
@@ -71,6 +71,7 @@ class KindInference(CallKinds):
         def parent(self, node: ast.AST) -> ast.AST | None: ...
         tree: ast.Module
         scopes: list[Scope]
+        tables: Tables
         project: ModuleHeat | None
 
     def _forget_kinds(self) -> None:
@@ -243,11 +244,26 @@ class KindInference(CallKinds):
         if k is None:
             self._attr_cache[key] = BOTTOM
             bindings = cls.attrs.get(node.attr, [])
-            k = self.names_kind(bindings) if bindings else UNKNOWN
+            k = self.names_kind(bindings) if bindings else self._class_constant(cls.node, node.attr)
             if k.base == BOTTOM.base:
                 k = UNKNOWN
             self._attr_cache[key] = k
         return k
+
+    def _class_constant(self, cls_node: ast.ClassDef, attr: str) -> Kind:
+        """A number the class body binds once to a literal (``LENGTH = 0.6``) and no method assigns
+        through ``self``: ``self.LENGTH`` and ``Cls.LENGTH`` read a Python float (or int)."""
+        info = self.tables.class_info.get(id(cls_node))
+        if info is None or info.attrs.get(attr):
+            return UNKNOWN
+        scope = next((s for s in self.scopes if s.node is cls_node and s.kind == "class"), None)
+        bs = scope.bindings.get(attr) if scope is not None else None
+        if not bs or len(bs) != 1 or bs[0].how not in ("assign", "ann") or bs[0].path or bs[0].value is None:
+            return UNKNOWN
+        v = const_number(bs[0].value)
+        if v is None:
+            return UNKNOWN
+        return PY_FLOAT if isinstance(v, float) else PY_INT
 
     def _constant_kind(self, qual: str) -> Kind:
         mod, _, attr = qual.rpartition(".")
@@ -420,6 +436,10 @@ class KindInference(CallKinds):
                 return CLIENT_KIND
         if self.is_self(node.value):
             return self.attr_kind(node)
+        if isinstance(node.value, ast.Name):
+            cls_node = self._class_named(node.value)
+            if cls_node is not None:
+                return self._class_constant(cls_node, attr)
         base = self.kind(node.value)
         if base == BOTTOM:
             return BOTTOM
@@ -448,6 +468,14 @@ class KindInference(CallKinds):
         if attr in ("shape",) and base.base != SCALAR and base.known:
             return SEQ
         return UNKNOWN
+
+    def _class_named(self, name: ast.Name) -> ast.ClassDef | None:
+        """The class of this module that ``name`` is bound to, and only to."""
+        scope = self.scope_of(name).lookup(name.id)
+        bs = scope.bindings.get(name.id) if scope is not None else None
+        if bs and len(bs) == 1 and bs[0].how == "class" and isinstance(bs[0].node, ast.ClassDef):
+            return bs[0].node
+        return None
 
     def _subscript_kind(self, node: ast.Subscript) -> Kind:
         base = self.kind(node.value)
@@ -531,7 +559,12 @@ class KindInference(CallKinds):
         for a, b in ((left, right), (right, left)):
             if a.base == NDARRAY and b.base != TENSOR:
                 if b.base == NDARRAY:
-                    return Kind(NDARRAY, self._binop_dtype(op, a.dtype, b.dtype), ndim=broadcast_ndim(a.ndim, b.ndim))
+                    ndim = broadcast_ndim(a.ndim, b.ndim)
+                    if isinstance(op, ast.MatMult):
+                        ndim = _matmul_ndim(left.ndim, right.ndim)
+                        if ndim == 0:
+                            return Kind(SCALAR, numpy_scalar_dtype(self._binop_dtype(op, a.dtype, b.dtype)))
+                    return Kind(NDARRAY, self._binop_dtype(op, a.dtype, b.dtype), ndim=ndim)
                 if b.base == SCALAR:
                     return Kind(NDARRAY, self._scalar_dtype(op, a.dtype, b), ndim=a.ndim)
                 return NDARRAY_ANY
@@ -564,3 +597,12 @@ class KindInference(CallKinds):
         if d == "bool" and not isinstance(op, ast.BitAnd | ast.BitOr | ast.BitXor):
             return None
         return d
+
+
+def _matmul_ndim(a: int | None, b: int | None) -> int | None:
+    """The rank of ``a @ b``: a 1-d operand loses its axis (``v @ w`` is a scalar, ``M @ v`` 1-d)."""
+    if a is None or b is None or a < 1 or b < 1:
+        return None
+    if a == b == 1:
+        return 0
+    return max(a, b) - (1 if 1 in (a, b) else 0)

@@ -35,6 +35,7 @@ from flake8_pyfast.analysis.kinds import (
     UNKNOWN,
     Kind,
     join_all,
+    numpy_scalar_dtype,
 )
 
 if TYPE_CHECKING:
@@ -65,15 +66,22 @@ class CallKinds:
         return UNKNOWN
 
     def _local_function_kind(self, node: ast.Call) -> Kind:
-        """A call to a function of this module: trust its return annotation."""
+        """A call to a function of this module: its return annotation, else what all its ``return``
+        statements agree on (a plain function: not decorated, not a generator, every path returning
+        a value)."""
         target = self.callee(node)
         if target is None:
             return UNKNOWN
         fn = target.node
         returns = getattr(fn, "returns", None)
-        if returns is None:
+        if returns is not None:
+            return self.annotation_kind(returns, target.parent or target)
+        if not isinstance(fn, ast.FunctionDef) or fn.decorator_list:
             return UNKNOWN
-        return self.annotation_kind(returns, target.parent or target)
+        values = _returned_values(fn)
+        if not values:
+            return UNKNOWN
+        return join_all([self.kind(v) for v in values])
 
 
     def _qualified_call_kind(self, node: ast.Call, q: str) -> Kind | None:
@@ -312,6 +320,14 @@ class CallKinds:
                 return None if d is None else d + 1
         return None
 
+    def _reshape_ndim(self, args: list[ast.expr]) -> int | None:
+        """The rank ``a.reshape(12, 1)`` / ``a.reshape((3, -1))`` / ``a.reshape(-1)`` gives (``None``: unknown)."""
+        if len(args) == 1 and isinstance(args[0], ast.Tuple | ast.List):
+            args = list(args[0].elts)
+        if not args or any(isinstance(a, ast.Starred) or self.kind(a).dtype != "int" for a in args):
+            return None
+        return len(args)
+
     def _item_ndim(self, node: ast.expr) -> int | None:
         k = self.kind(node)
         if k.base == SCALAR:
@@ -349,6 +365,10 @@ class CallKinds:
             return Kind(NDARRAY, recv.dtype if recv.base == TENSOR else None)
         if attr == "detach" and not args:
             return Kind(TENSOR, recv.dtype if recv.base == TENSOR else None)
+        if attr == "astype" and len(args) == 1 and recv.base == SCALAR and (recv.dtype or "").startswith("np."):
+            # ``np.ceil(x).astype(np.int32)``: a NumPy scalar stays one (a Python float has no ``astype``)
+            dtype = self.dtype_of(args[0])
+            return Kind(SCALAR, numpy_scalar_dtype(dtype)) if dtype else UNKNOWN
         if recv.base == TENSOR:
             return self._tensor_method_kind(node, attr, recv)
         if recv.base == NDARRAY:
@@ -417,6 +437,8 @@ class CallKinds:
             return Kind(NDARRAY, recv.dtype, ndim=recv.ndim)
         if attr in ("flatten", "ravel"):
             return Kind(NDARRAY, recv.dtype, ndim=1)
+        if attr == "reshape" and not node.keywords:
+            return Kind(NDARRAY, recv.dtype, ndim=self._reshape_ndim(args))
         if attr in K.NDARRAY_RESHAPE_METHODS:
             return Kind(NDARRAY, recv.dtype if attr != "view" else None)
         if attr in K.NDARRAY_REDUCTION_METHODS:
@@ -428,3 +450,24 @@ class CallKinds:
         if attr == "fill":
             return NONE_KIND
         return UNKNOWN
+
+
+def _returned_values(fn: ast.FunctionDef) -> list[ast.expr] | None:
+    """The values of ``fn``'s own ``return`` statements; ``None`` when one returns nothing, the body
+    can end without a ``return``, or ``fn`` is a generator."""
+    values: list[ast.expr] = []
+    todo: list[ast.AST] = list(fn.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(n, ast.Yield | ast.YieldFrom):
+            return None
+        if isinstance(n, ast.Return):
+            if n.value is None:
+                return None
+            values.append(n.value)
+        todo.extend(ast.iter_child_nodes(n))
+    if not fn.body or not isinstance(fn.body[-1], ast.Return | ast.Raise):
+        return None  # may fall off the end (``None``), unless every branch returns: not worth proving
+    return values

@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,9 @@ from typing import Any
 from flake8_pyfast.analysis.heat import compile_patterns
 
 #: bump when the facts' shape changes: old cache entries are then ignored
-FACTS_VERSION = 6
+FACTS_VERSION = 8
 #: bump when the shape of a project's stored summary changes
-SUMMARY_VERSION = 2
+SUMMARY_VERSION = 3
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 #: folders never scanned
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"})
@@ -95,6 +95,10 @@ class _FunctionFacts:
             if arg.annotation is not None:
                 self._bind(self.local_class, arg.arg, _dotted(arg.annotation))
         self._walk(node.body)
+        self.finish()
+
+    def finish(self) -> None:
+        """Resolve the recorded calls against the instance bindings seen (after the walk)."""
         calls: list[Call] = []
         for call in self.calls:
             # positional arguments that hold instances of known classes: [index, [classes]]
@@ -114,9 +118,9 @@ class _FunctionFacts:
         if cls is not None and cls not in table.setdefault(name, []):
             table[name].append(cls)
 
-    def _walk(self, body: list[ast.stmt]) -> None:
+    def _walk(self, body: Sequence[ast.AST], loop: bool = False) -> None:
         # (node, inside a loop, under a periodic ``if n % k == 0:``)
-        stack: list[tuple[ast.AST, bool, bool]] = [(n, False, False) for n in reversed(body)]
+        stack: list[tuple[ast.AST, bool, bool]] = [(n, loop, False) for n in reversed(body)]
         push = stack.append
         while stack:
             node, loop, periodic = stack.pop()
@@ -164,6 +168,13 @@ class _FunctionFacts:
 
     def _assign(self, target: ast.expr, value: ast.expr | None, annotation: ast.expr | None = None) -> None:
         cls = _dotted(annotation) if annotation is not None else None
+        if isinstance(value, ast.ListComp | ast.List | ast.Tuple):
+            # ``ctrls = [Controller(...) for _ in range(n)]``: ``ctrls[i].compute()`` reaches
+            # Controller.compute (the list itself has no such method, so nothing else is meant)
+            elts = [value.elt] if isinstance(value, ast.ListComp) else value.elts
+            if elts and all(isinstance(e, ast.Call) for e in elts):
+                names = {_dotted(e.func) for e in elts}  # type: ignore[attr-defined]
+                value = elts[0] if len(names) == 1 else None
         if cls is None and isinstance(value, ast.Call):
             cls = _dotted(value.func)
         if isinstance(target, ast.Name):
@@ -193,6 +204,11 @@ class _FunctionFacts:
             elif isinstance(base, ast.Name):
                 self.calls.append(["v", base.id, func.attr, line, hot, args])
                 self.calls.append(["d", f"{base.id}.{func.attr}", "", line, hot, list(args)])
+            elif isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name):
+                self.calls.append(["v", base.value.id, func.attr, line, hot, args])  # ``ctrls[i].m()``
+            elif (isinstance(base, ast.Subscript) and isinstance(base.value, ast.Attribute)
+                  and isinstance(base.value.value, ast.Name) and base.value.value.id == self.self_name):
+                self.calls.append(["a", base.value.attr, func.attr, line, hot, args])  # ``self.ctrls[i].m()``
             else:
                 dotted = _dotted(func)
                 if dotted is not None:
@@ -242,8 +258,8 @@ def extract_facts(tree: ast.Module) -> dict[str, Any]:
     classes: dict[str, Any] = {}
     functions: dict[str, Any] = {}
     imports: dict[str, list[Any]] = {}
-    module_calls: list[Call] = []
     called: set[str] = set()
+    top = _FunctionFacts(None, imports, called)  # import-time code
     for stmt, loop in _top_statements(tree.body):
         if isinstance(stmt, ast.Import | ast.ImportFrom):
             _add_import(imports, stmt)
@@ -273,23 +289,23 @@ def extract_facts(tree: ast.Module) -> dict[str, Any]:
                 "attrs": {k: v for k, v in attrs.items() if v},
             }
         elif not isinstance(stmt, ast.If | ast.Try | ast.With | ast.AsyncWith):
-            # a simple statement (or a loop's head): its calls run at import time
-            heads: list[ast.AST] = [stmt]
+            # a simple statement (or a loop's head): its calls run at import time, and a script's
+            # objects (``ctrls = [Controller() ...]``) are known to the calls after them
             if isinstance(stmt, ast.For | ast.AsyncFor):
-                heads = [stmt.target, stmt.iter]
+                top._walk([stmt.target, stmt.iter], loop)
             elif isinstance(stmt, ast.While):
-                heads = [stmt.test]
-            for h in heads:
-                for n in ast.walk(h):
-                    if isinstance(n, ast.Call):
-                        f = n.func
-                        if isinstance(f, ast.Attribute | ast.Name):
-                            called.add(f.attr if isinstance(f, ast.Attribute) else f.id)
-                        d = _dotted(f)
-                        if d is not None:
-                            module_calls.append(["d", d, "", n.lineno, loop or isinstance(stmt, ast.While), []])
+                top._walk([stmt.test], True)
+            else:
+                top._walk([stmt], loop)
+    top.finish()
     return {"v": FACTS_VERSION, "imports": imports, "classes": classes, "functions": functions,
-            "module_calls": module_calls, "called": sorted(called)}
+            "module_calls": top.calls, "called": sorted(called)}
+
+
+def _name_of(fkey: str) -> str:
+    """``step`` of ``envs.base:BaseEnv.step`` and of ``envs.base:step``."""
+    qual = fkey.partition(":")[2]
+    return qual.rpartition(".")[2] if "." in qual else qual
 
 
 # ----------------------------------------------------------------------------------------------
@@ -413,6 +429,8 @@ class ModuleHeat:
     #: names of the module's functions and methods that other modules of the project call by that
     #: name (whatever the receiver): their arguments cannot be read from this module's call sites
     called_elsewhere: frozenset[str] = frozenset()
+    #: functions only set-up code calls (see :meth:`ProjectIndex.setup_functions`): cold
+    setup: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -661,6 +679,13 @@ class ProjectIndex:
                     if targets:
                         edges.append((caller, targets, call[3], bool(call[4])))
                         self._pass_arguments(modname, targets, call[5], param_classes)
+            for call in mod.facts["module_calls"]:  # import-time code: a script's loop
+                if call[4] is None or call[0] == "p":
+                    continue
+                targets = self._targets(modname, None, call)
+                if targets:
+                    edges.append((f"module:{modname}", targets, call[3], bool(call[4])))
+                    self._pass_arguments(modname, targets, call[5], param_classes)
         for caller, _cls_key, call in deferred:  # ``def update(self, storage): storage.batches()``
             targets = []
             for k in param_classes.get((caller, call[1]), ()):
@@ -668,10 +693,6 @@ class ProjectIndex:
                 targets.extend(([m] if m else []) + self._overrides(k, call[2]))
             if targets:
                 edges.append((caller, targets, call[3], bool(call[4])))
-            for call in mod.facts["module_calls"]:
-                targets = self._targets(modname, None, call)
-                if targets:
-                    edges.append((f"module:{modname}", targets, call[3], bool(call[4])))
         self._edges = edges
         return edges
 
@@ -684,8 +705,7 @@ class ProjectIndex:
             return done
         hot_re, cold_re = compile_patterns(hot_patterns), compile_patterns(cold_patterns)
 
-        def name_of(fkey: str) -> str:
-            return fkey.rpartition(".")[2] if "." in fkey.partition(":")[2] else fkey.partition(":")[2]
+        name_of = _name_of
 
         def cold(fkey: str) -> bool:
             return fkey.startswith("module:") or cold_re.match(name_of(fkey)) is not None
@@ -722,6 +742,33 @@ class ProjectIndex:
         self._heat[cache_key] = result
         return result
 
+    def setup_functions(self, hot_patterns: tuple[str, ...], cold_patterns: tuple[str, ...]) -> set[str]:
+        """Functions that only set-up code calls: ``__init__`` calls ``self._observation_space()``,
+        which loops over the robot's joints once. Not hot, not named cold, called at least once,
+        and every caller is a set-up function (named cold, or itself only called by those); a call
+        from module level (a script's ``main()``) does not count as set-up."""
+        hot = self.heat(hot_patterns, cold_patterns)
+        cold_re = compile_patterns(cold_patterns)
+        callers: dict[str, set[str]] = {}
+        for caller, targets, _line, _loop in self.edges():
+            for t in targets:
+                callers.setdefault(t, set()).add(caller)
+
+        def named_cold(fkey: str) -> bool:
+            return cold_re.match(_name_of(fkey)) is not None or self.param_reset(fkey)
+
+        setup: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for fkey, by in callers.items():
+                if fkey in setup or fkey in hot or named_cold(fkey):
+                    continue
+                if all(not c.startswith("module:") and c not in hot and (named_cold(c) or c in setup) for c in by):
+                    setup.add(fkey)
+                    changed = True
+        return setup
+
     def module_heat(self, modname: str, hot_patterns: tuple[str, ...],
                     cold_patterns: tuple[str, ...]) -> ModuleHeat:
         """Heat reasons for the functions of one module (all modules' answers found at once)."""
@@ -735,12 +782,14 @@ class ProjectIndex:
                 if text is not None:
                     reasons.setdefault(mod, {})[qual] = text
             callers = self.callers_by_name()
+            setup = self.setup_functions(hot_patterns, cold_patterns)
             per_module = self._per_module[key] = {
                 mod: ModuleHeat(
                     reasons.get(mod, {}),
                     frozenset(q for q in m.facts["functions"] if self.param_reset(f"{mod}:{q}")),
                     frozenset(name for name in {q.rpartition(".")[2] for q in m.facts["functions"]}
-                              if callers.get(name, set()) - {mod}))
+                              if callers.get(name, set()) - {mod}),
+                    frozenset(q for q in m.facts["functions"] if f"{mod}:{q}" in setup))
                 for mod, m in self.modules.items()
             }
         return per_module[modname]
@@ -837,15 +886,16 @@ def _summary_file(cache: Path, key: str) -> Path:
 def _load_summary(path: Path, stats: dict[str, tuple[int, int]]) -> _Summary | None:
     try:
         doc = json.loads(path.read_bytes())
-        heat = {rel: ModuleHeat(dict(reasons), frozenset(resets), frozenset(elsewhere))
-                for rel, (reasons, resets, elsewhere) in doc.items()}
+        heat = {rel: ModuleHeat(dict(reasons), frozenset(resets), frozenset(elsewhere), frozenset(setup))
+                for rel, (reasons, resets, elsewhere, setup) in doc.items()}
     except (OSError, ValueError, TypeError):
         return None
     return _Summary(stats, heat)
 
 
 def _store_summary(path: Path, summary: _Summary) -> None:
-    doc = {rel: [h.reasons, sorted(h.param_resets), sorted(h.called_elsewhere)] for rel, h in summary.heat.items()}
+    doc = {rel: [h.reasons, sorted(h.param_resets), sorted(h.called_elsewhere), sorted(h.setup)]
+           for rel, h in summary.heat.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

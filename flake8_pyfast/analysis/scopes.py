@@ -73,7 +73,7 @@ class ClassInfo:
 
 class Scope:
     __slots__ = ("bindings", "calls", "children", "cls", "declared", "hot_reason", "kind",
-                 "loads", "name", "node", "nograd", "parent", "self_name")
+                 "loads", "name", "node", "nograd", "parent", "self_name", "setup")
 
     def __init__(self, kind: str, node: ast.AST, parent: Scope | None, name: str = "") -> None:
         self.kind = kind  # module | class | function | lambda | comprehension
@@ -88,6 +88,7 @@ class Scope:
         self.self_name: str | None = None
         self.declared: dict[str, str] = {}  # name -> "global" | "nonlocal"
         self.hot_reason: str | None = None
+        self.setup = False  # a function only set-up code calls: cold, loops inside it too
         self.nograd = False
 
     @property
