@@ -84,6 +84,7 @@ class KindInference(CallKinds):
         self._tentative: dict[int, tuple[int, Kind, frozenset[int]]] = {}
         self._generation = 0
         self._attr_cache: dict[tuple[int, str], Kind] = {}
+        self._returns: dict[int, list[ast.expr] | None] = {}
         self._sites: dict[int, list[ast.Call]] | None = None
         self._uses: dict[str, list[ast.Attribute | ast.Name]] | None = None
 
@@ -154,7 +155,11 @@ class KindInference(CallKinds):
             return self.param_kind(b)
         else:
             return UNKNOWN
-        for i in b.path:
+        path = b.path
+        if path and path[0] is not None and isinstance(b.value, ast.ListComp) and how == "assign":
+            # ``a, b, c = [float(g) for g in parts]``: every item is what the element expression gives
+            k, path = self.kind(b.value.elt), path[1:]
+        for i in path:
             k = k.item(i) if i is not None else UNKNOWN
         return k
 

@@ -51,6 +51,7 @@ class CallKinds:
         def annotation_kind(self, ann: ast.expr, scope: Scope) -> Kind: ...
         def qualname(self, node: ast.AST) -> str | None: ...
         def callee(self, node: ast.Call) -> Scope | None: ...
+        _returns: dict[int, list[ast.expr] | None]
 
     def _call_kind(self, node: ast.Call) -> Kind:
         func = node.func
@@ -78,7 +79,10 @@ class CallKinds:
             return self.annotation_kind(returns, target.parent or target)
         if not isinstance(fn, ast.FunctionDef) or fn.decorator_list:
             return UNKNOWN
-        values = _returned_values(fn)
+        cache = self._returns
+        if id(fn) not in cache:
+            cache[id(fn)] = _returned_values(fn)
+        values = cache[id(fn)]
         if not values:
             return UNKNOWN
         return join_all([self.kind(v) for v in values])
@@ -136,7 +140,16 @@ class CallKinds:
         args = node.args
         dtype_kw = self.dtype_of(keyword(node, "dtype"))
         if name in K.NUMPY_SCALAR_TYPES:
-            return Kind(SCALAR, K.NUMPY_SCALAR_TYPES[name])
+            # ``np.int32(x)`` is a scalar for a scalar ``x`` and an array for an array
+            # (``np.int32(np.floor(points[:, 0]))``)
+            src = self.kind(args[0]) if args else PY_INT
+            if src == BOTTOM:
+                return BOTTOM
+            if src.base == SCALAR or (src.base == STR_KIND.base and not node.keywords):
+                return Kind(SCALAR, K.NUMPY_SCALAR_TYPES[name])
+            if src.base in (NDARRAY, SEQUENCE):
+                return Kind(NDARRAY, K.NUMPY_DTYPE_NAMES.get(name), ndim=src.ndim if src.base == NDARRAY else None)
+            return UNKNOWN
         if name in K.NUMPY_FACTORIES or name in K.NUMPY_ALIASING:
             if name in K.NUMPY_SHAPE_FACTORIES:
                 ndim = self.shape_ndim(node, torch_style=False)

@@ -136,6 +136,22 @@ def _element_like(an: Analysis, node: ast.expr, depth: int = 0) -> bool:
     return False
 
 
+def _is_shape(an: Analysis, node: ast.expr) -> bool:
+    """A shape of Python ints: ``a.shape``, ``a.shape[1:]``, ``t.size()``, ``list(...)``/``tuple(...)`` of
+    one, for ``a`` an array or tensor."""
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and an.qualname(node.func) in (
+        "builtins.list", "builtins.tuple",
+    ):
+        node = node.args[0]
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+        node = node.value
+    if isinstance(node, ast.Attribute) and node.attr == "shape":
+        return an.kind(node.value).is_array
+    if isinstance(node, ast.Call) and not node.args and not node.keywords and isinstance(node.func, ast.Attribute):
+        return node.func.attr == "size" and an.kind(node.func.value).is_tensor
+    return False
+
+
 def _same_value(a: ast.expr, b: ast.expr) -> bool:
     """``x`` and ``x``, ``self.v[0]`` and ``self.v[0]``: the same name, attribute or constant index.
     (Not ``ast.dump``: its recursive closure leaves cyclic garbage behind on every call.)"""
@@ -199,13 +215,17 @@ class NumpyMathOnScalar(Rule):
 
     what = """
 Finds calls such as `np.sqrt(x)`, `np.clip(r, -1, 1)`, `np.abs(dx)`, `np.linalg.norm([dx, dy, dz])`,
-`np.max((a, b))` or `np.isclose(x, 0)` whose arguments are single numbers, in code that runs every
-step. A number is a Python scalar (a literal, `float()`, `.item()`, `len()`, `math.*`, an item of a
-PyBullet getter's tuple, arithmetic of those) or a NumPy scalar (an element `a[i]` / `a[i, j]` of
-an array of known rank, an item unpacked from or iterated out of a 1-d array, a full reduction such
-as `a.sum()` or `np.max(a)`). Where the kind is not known, the use can still say it is one number:
-`float(np.clip(a[n], -1, 1))`, `if np.abs(a[i] - g) < 0.01:`, and `np.max((0, a[2]))` (a ragged
-display of a scalar and an array raises) are reported when the arguments are elements or scalars.
+`np.max((a, b))`, `np.isclose(x, 0)` or `np.prod(t.shape)` whose arguments are single numbers (or,
+for `np.prod`, the few Python ints of a shape), in code that runs every step. A number is a
+Python scalar (a literal, `float()`, `.item()`, `len()`, `math.*`, an item of a PyBullet getter's
+tuple, arithmetic of those) or a NumPy scalar (an element `a[i]` / `a[i, j]` of an array of known rank,
+an item unpacked from or iterated out of a 1-d array, a full reduction such
+as `a.sum()` or `np.max(a)`, `.astype()` of one). Ranks come from factories, `reshape(12, 1)`, `@`
+and the returns of the module's own functions; `Cls.LENGTH` / `self.LENGTH` is a number when the
+class body binds it to a literal and no method assigns it. Where the kind is not known, the use can
+still say it is one number: `float(np.clip(a[n], -1, 1))`, `if np.abs(a[i] - g) < 0.01:`, and
+`np.max((0, a[2]))` (a ragged display of a scalar and an array raises) are reported when the
+arguments are elements or scalars.
 """
     why = """
 A NumPy ufunc call on a scalar converts the number to a 0-d array, dispatches, and boxes the
@@ -221,6 +241,7 @@ NumPy scalar (`np.float64` is a `float`) as readily as a Python one. Measured wi
 - `np.linalg.norm([dx, dy, dz])` -> `math.hypot(dx, dy, dz)`: {speedup:norm}
 - `np.max((a, b))` -> `max(a, b)`: {speedup:max_tuple}; `np.maximum(a, b)` -> `max(a, b)`: {speedup:maximum}
 - `np.isclose(x, 0)` -> `abs(x) <= 1e-08`: {speedup:isclose}
+- `np.prod(t.shape)` -> `math.prod(t.shape)` (or `t.numel()`, `a.size`): a list to an array and back
 
 In a reward function called a million times this is seconds per run.
 """
@@ -263,6 +284,8 @@ returns an `int`; `max`/`min` treat NaN differently from `np.maximum`/`np.max`; 
 from `np.power` for negative integer exponents; `np.isclose(x, y)` with a variable `y` treats
 equal infinities as close; an argument known to be one number only from its use may be a
 one-element array; and `np.float64` arithmetic warns where `float` raises `ZeroDivisionError`.
+`math.prod` of a shape is safe inside `int(...)`; elsewhere it is unsafe: `np.prod` returns a
+NumPy int (and the float `1.0` for an empty shape), `math.prod` a Python int.
 No fix is offered where `math`, `abs`, `min` or `max` is shadowed by another binding, nor where
 the result is used through an attribute, a method or indexing (`np.ceil(x).astype(np.int32)`:
 a Python number has no `.astype`); for a NumPy-scalar argument that use is not even reported,
@@ -473,8 +496,125 @@ def apply_action(self, action):
 """,
             unsafe=True,
         ),
+        Example(
+            note="np.prod of a tensor's shape per parameter, per line-search step; int() takes either",
+            code="""\
+import numpy as np
+
+
+def set_flat(model, flat):
+    start = 0
+    for param in model.parameters():
+        n = int(np.prod(list(param.size())))
+        param.data.copy_(flat[start:start + n].view(param.size()))
+        start += n
+""",
+            expect=((7, "PYF101"),),
+            fixed="""\
+import math
+
+
+def set_flat(model, flat):
+    start = 0
+    for param in model.parameters():
+        n = int(math.prod(list(param.size())))
+        param.data.copy_(flat[start:start + n].view(param.size()))
+        start += n
+""",
+        ),
+        Example(
+            note="a class constant, a full reduction, an element of an array a module function returns",
+            code="""\
+import numpy as np
+
+
+def ends(x):
+    return np.concatenate([x, x]).ravel()
+
+
+class Pole:
+    LENGTH = 0.6
+
+    def step(self, ob):
+        e = ends(ob)
+        cost = np.exp(-np.sum(np.square(e)) / Pole.LENGTH ** 2)
+        return cost + np.sin(e[1])
+""",
+            expect=((13, "PYF101"), (14, "PYF101")),
+            fixed="""\
+import math
+
+import numpy as np
+
+
+def ends(x):
+    return np.concatenate([x, x]).ravel()
+
+
+class Pole:
+    LENGTH = 0.6
+
+    def step(self, ob):
+        e = ends(ob)
+        cost = math.exp(-np.sum(np.square(e)) / Pole.LENGTH ** 2)
+        return cost + math.sin(e[1])
+""",
+            unsafe=True,
+        ),
     )
     good = (
+        Example(
+            note="rows, not elements: a 2-d array indexed once, a rank reshape cannot tell, a matrix product",
+            code="""\
+import numpy as np
+
+
+def grid(n):
+    return np.zeros((n, 3))
+
+
+def step(self, w, ob):
+    g = grid(4)
+    m = np.eye(3)
+    r = np.ones(9).reshape(w)
+    return np.sin(g[0]), np.cos(r[1]), np.abs((m @ m)[2]), np.sqrt(ob[1])
+""",
+        ),
+        Example(
+            note="fancy indexing, a tensor element, a class attribute a method re-binds to an array",
+            code="""\
+import numpy as np
+import torch
+
+
+class Arm:
+    GAIN = 0.5
+
+    def __init__(self, n):
+        self.GAIN = np.ones(n)
+
+    def step(self, idx):
+        a = np.ones(6)
+        t = torch.zeros(3)
+        return np.sin(a[idx]), np.cos(t[0]), np.exp(self.GAIN), np.prod(a), np.prod(self.shape)
+""",
+        ),
+        Example(
+            note="a function that may return None or an array of either rank",
+            code="""\
+import numpy as np
+
+
+def pick(x, flat):
+    if flat:
+        return np.zeros(3)
+    return np.zeros((3, 3))
+
+
+def step(self, x):
+    return np.sin(pick(x, True)[0])
+""",
+        ),
         Example(
             note="the result is used as a NumPy scalar (`.astype`): math.ceil would return an int",
             code="""\
@@ -600,6 +740,9 @@ for t in range(10):
         if name in _REDUCE:
             yield from self._check_reduce(node, an, _REDUCE[name])
             return
+        if name in ("prod", "product"):
+            yield from self._check_prod(node, an)
+            return
         spec = _MATH.get(name)
         if spec is None:
             return
@@ -711,6 +854,28 @@ for t in range(10):
         yield self.report(
             node,
             f"`{shown}()` of {len(arg.elts)} scalars {heat}: `{builtin}()` is {self.speedups['max_tuple'].claim}",
+            fix,
+        )
+
+    def _check_prod(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
+        """``np.prod(x.shape)``, ``int(np.prod(list(t.size())))``: a product of a few Python ints."""
+        if len(node.args) != 1 or not _is_shape(an, node.args[0]):
+            return
+        heat = an.heat(node)
+        if heat is None:
+            return
+        fix = None
+        if not _used_as_array(an, node) and name_is(an, node, "math", "math"):
+            parent = an.parent(node)
+            in_int = (isinstance(parent, ast.Call) and parent.args == [node] and not parent.keywords
+                      and an.qualname(parent.func) == "builtins.int")
+            fix = Fix(safe=in_int, data=MathFix("prod", "math.prod"),
+                      reason="" if in_int else "np.prod gives a NumPy int (the float 1.0 for an empty shape); "
+                                               "math.prod a Python int")
+        yield self.report(
+            node,
+            f"`np.prod()` of a shape {heat}: `math.prod()` skips NumPy's array round trip "
+            "(a tensor's `.numel()` and an array's `.size` are the whole product)",
             fix,
         )
 
