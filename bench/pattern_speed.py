@@ -129,6 +129,15 @@ PAIRS = (
          "ps = [torch.randn(s) for s in shapes]\ntps = [torch.randn(s) for s in shapes]\ntau = 0.005",
          "for p, tp in zip(ps, tps):\n    tp.copy_(tau * p + (1 - tau) * tp)",
          "for p, tp in zip(ps, tps):\n    tp.lerp_(p, tau)"),
+    Pair("PYF204", "polyak", "polyak update (mul_ then add_ of a product) of a 256-256 actor-critic's 18 tensors",
+         "shapes = [(256, 17), (256,), (256, 256), (256,), (6, 256), (6,)]\n"
+         "shapes += [(256, 23), (256,), (256, 256), (256,), (1, 256), (1,)] * 2\n"
+         "ps = [torch.randn(s) for s in shapes]\ntps = [torch.randn(s) for s in shapes]\npolyak = 0.995",
+         "for p, tp in zip(ps, tps):\n    tp.mul_(polyak)\n    tp.add_((1 - polyak) * p)",
+         "for p, tp in zip(ps, tps):\n    tp.lerp_(p, 1 - polyak)"),
+    Pair("PYF204", "whole", "running mean of 17 float64 (an observation filter)",
+         "m = rng.random(17)\nx = rng.random(17)\nn = 5",
+         "m[...] = m + (x - m) / n", "m += (x - m) / n"),
     # -- PYF205: a tensor created, then moved or cast (CPU: the device move is a no-op) -----------
     Pair("PYF205", "device", "zeros(64), device cpu",
          "device = torch.device('cpu')", "torch.zeros(64).to(device)", "torch.zeros(64, device=device)"),

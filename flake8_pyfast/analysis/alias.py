@@ -86,7 +86,25 @@ def _binding_is_fresh(an: Analysis, b: Binding, seen: frozenset[int]) -> bool:
             return False
     if isinstance(value, ast.Name):
         return False  # ``y = x``: y is another name for x's object
+    own = _self_view(value, b.name)
+    if own is not None:  # ``x = x.detach()``: the name drops the old object for a view of it
+        return is_fresh(an, own, seen)
     return is_fresh(an, value, seen)
+
+
+def _self_view(value: ast.expr, name: str) -> ast.Name | None:
+    """The load of ``name`` when ``value`` is a view of it, or it itself (``name.detach()``,
+    ``name.view(-1)``, ``name.data``): rebinding ``name`` to it leaves the old object to the view alone."""
+    node = value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+        node.func.attr in K.TENSOR_ALIASING_METHODS or node.func.attr in K.NUMPY_ALIASING
+    ) and node.func.attr not in ("numpy", "requires_grad_"):
+        node = node.func.value
+    elif isinstance(node, ast.Attribute) and node.attr == "data":
+        node = node.value
+    else:
+        return None
+    return node if isinstance(node, ast.Name) and node.id == name else None
 
 
 def _fresh_temporary(an: Analysis, node: ast.expr, seen: frozenset[int]) -> bool:
@@ -314,6 +332,12 @@ def _escaping_use(an: Analysis, load: ast.AST) -> bool:
             if parent.value is not node:
                 return False
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if (
+                isinstance(load, ast.Name) and len(targets) == 1 and isinstance(targets[0], ast.Name)
+                and targets[0].id == load.id and _self_view(parent.value, load.id) is load
+                and an.scope_of(targets[0]) is an.scope_of(load)
+            ):
+                return False  # ``x = x.detach()``: the old object is left to the view the name now holds
             return not all(
                 isinstance(t, ast.Subscript) and an.kind(t.value).base in (NDARRAY, TENSOR) for t in targets
             )
@@ -624,7 +648,7 @@ def grad_free(an: Analysis, node: ast.AST | None, _seen: frozenset[int] = frozen
         if id(node) in _seen:
             return True
         bindings = an.bindings_of(node)
-        if not bindings:
+        if not bindings or _made_to_require_grad(an, node):
             return False
         seen = _seen | {id(node)}
         return all(_binding_grad_free(an, b, seen) for b in bindings)
@@ -648,6 +672,26 @@ def grad_free(an: Analysis, node: ast.AST | None, _seen: frozenset[int] = frozen
         return all(grad_free(an, e, _seen) for e in node.elts)
     if isinstance(node, ast.Call):
         return _call_grad_free(an, node, _seen)
+    return False
+
+
+def _made_to_require_grad(an: Analysis, name: ast.Name) -> bool:
+    """Is the name, anywhere in its scope, switched into autograd (``x.requires_grad_()``,
+    ``x.requires_grad = True``)? Then no binding of it is grad-free, whatever made it."""
+    scope = an.scope_of(name).lookup(name.id)
+    if scope is None:
+        return True
+    for load in _loads(scope, name.id):
+        parent = an.parent(load)
+        if not isinstance(parent, ast.Attribute) or parent.attr not in ("requires_grad_", "requires_grad"):
+            continue
+        if isinstance(parent.ctx, ast.Store):
+            return True
+        call = an.parent(parent)
+        if isinstance(call, ast.Call) and call.func is parent and not (
+            call.args and isinstance(call.args[0], ast.Constant) and call.args[0].value is False
+        ):
+            return True
     return False
 
 
@@ -690,6 +734,10 @@ def _call_grad_free(an: Analysis, node: ast.Call, seen: frozenset[int]) -> bool:
     if isinstance(func, ast.Attribute):
         if func.attr in _DETACHING_METHODS:
             return True
+        if func.attr == "requires_grad_" and not (
+            node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is False
+        ):
+            return False  # ``x.requires_grad_()``: from here on, x is part of a graph
         recv = an.kind(func.value)
         tensor_method = func.attr in K.TENSOR_FRESH_METHODS or func.attr in K.TENSOR_ALIASING_METHODS or (
             func.attr.endswith("_") and not func.attr.startswith("_"))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from flake8_pyfast.analysis import knowledge as K
 from flake8_pyfast.analysis.alias import escapes_before, returned_values
-from flake8_pyfast.analysis.astutil import const_number, same_expr
+from flake8_pyfast.analysis.astutil import const_number, keyword, same_expr
 from flake8_pyfast.analysis.kinds import (
     FLOAT_DTYPES,
     INT_DTYPES,
@@ -94,6 +94,67 @@ def _mentions(node: ast.AST, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
 
+#: torch functions and tensor methods whose result is floating whatever their input
+_FLOAT_MAKERS = frozenset({"rand", "randn", "normal", "rand_like", "randn_like", "float", "double", "half",
+                           "bfloat16"})
+#: functions and methods whose result has their first operand's (or receiver's) dtype
+_DTYPE_KEEPING = K.TENSOR_INPLACE_UNARY | frozenset({"detach", "clone", "contiguous", "cpu", "cuda", "copy",
+                                                      "minimum", "maximum", "where"})
+FLOATING = "floating"  # a float dtype, which one not known
+_FLOATISH = FLOAT_DTYPES | {FLOATING}
+
+
+def _floating(an: Analysis, node: ast.expr, seen: frozenset[int] = frozenset()) -> bool:
+    """Is ``node`` certainly an array or tensor of some floating dtype (``randn_like(x) * s``,
+    ``r + gamma * q`` with ``r`` float32, ``(a - b) / n``)? Complex values are not considered: the
+    operations this rule rewrites (clamp, lerp, in-place arithmetic into a real tensor) fail on them
+    in the original form too, or carry an unsafe fix."""
+    if id(node) in seen:  # a name read again through its own update (``mu = a * mu + b``): what the
+        return isinstance(node, ast.Name)  # other bindings give, since + - * keep a float floating
+    if len(seen) > 24:
+        return False
+    seen = seen | {id(node)}
+    k = an.kind(node)
+    if k.dtype in FLOAT_DTYPES or (k.base == SCALAR and k.dtype == "float"):
+        return True
+    if k.dtype is not None and k.dtype not in ("number", FLOATING):
+        return False  # an int or bool value
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, float)
+    if isinstance(node, ast.Name):
+        bindings = an.bindings_of(node)
+        return bool(bindings) and all(
+            b.how in ("assign", "named", "aug") and b.value is not None and not b.path
+            and _floating(an, b.value.left if b.how == "aug" else b.value, seen)  # type: ignore[attr-defined]
+            for b in bindings
+        )
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Div):
+            return True  # true division of numbers is floating
+        if isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
+            return _floating(an, node.left, seen) or _floating(an, node.right, seen)
+        return False
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.USub | ast.UAdd) and _floating(an, node.operand, seen)
+    if isinstance(node, ast.Subscript):
+        return an.kind(node.value).base in (TENSOR, NDARRAY) and _floating(an, node.value, seen)
+    if isinstance(node, ast.Call):
+        q = an.qualname(node.func)
+        if q is not None:
+            mod, _, name = q.rpartition(".")
+            if mod != "torch" and mod != "torch.nn.functional":
+                return False
+            if name in _FLOAT_MAKERS and keyword(node, "dtype") is None:
+                return True
+            return name in _DTYPE_KEEPING and bool(node.args) and _floating(an, node.args[0], seen)
+        func = node.func
+        if isinstance(func, ast.Attribute) and an.kind(func.value).base in (TENSOR, NDARRAY):
+            if func.attr in ("float", "double", "half", "bfloat16") and not node.args:
+                return True
+            return func.attr in _DTYPE_KEEPING and _floating(an, func.value, seen)
+    return False
+
+
 def _kind_through_returns(an: Analysis, load: ast.Name) -> Kind:
     """The kind of a name bound to what a data function of this module returns
     (``obs, adv = self.sample(idx)``): what every ``return`` agrees on."""
@@ -119,21 +180,28 @@ class OutOfPlaceUpdate(Rule):
     speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
         "inplace": Speedup(1.6, 1.4, 1.72),
         "lerp": Speedup(5.61, 5.39, 5.85),
+        "polyak": Speedup(3.81, 3.4, 4.11),
+        "whole": Speedup(1.16, 1.08, 1.24),
     }
 
     what = """
 Finds, in code that runs every step, an array or tensor rebound to an out-of-place result computed
 from itself: `x = x + y` (also `-`, `*`, `/`, and `x = y * x`), chains such as
 `adv = (adv - m) / s`, `x = x.clamp(...)` / `torch.clamp(x, ...)` / `x = torch.relu(x)` /
-`x = np.clip(x, lo, hi)`, an exponential moving average `t = a * t + b * s`, and the soft target
-update `tp.data.copy_(tau * p.data + (1 - tau) * tp.data)`.
+`x = np.clip(x, lo, hi)`, an exponential moving average `t = a * t + b * s`, the soft target
+update `tp.data.copy_(tau * p.data + (1 - tau) * tp.data)` and its two-statement form
+`tp.data.mul_(polyak)` then `tp.data.add_((1 - polyak) * p.data)`, and a whole-array write of a
+sum built from the array itself, `m[...] = m + d` (also `m[...] = old + d` right after
+`old = m.copy()`).
 """
     why = """
 Every out-of-place operation allocates a new array (and frees the old one), and a chain allocates
 one temporary per operator. In place, the same arithmetic writes into memory that is already hot
 in cache. Measured by `bench/pattern_speed.py`: `x = x + y` -> `x += y` on a tensor of 65536
 floats, {speedup:inplace}; the soft target update of a small MLP's six tensors -> `lerp_` (one
-fused kernel instead of three temporaries), {speedup:lerp}.
+fused kernel instead of three temporaries), {speedup:lerp}; the two-statement polyak update of a
+256-256 actor-critic -> `lerp_` (one pass, no temporary), {speedup:polyak}; a running mean of 17
+floats, `m[...] = m + (x - m) / n` -> `m += (x - m) / n` (no temporary, no copy), {speedup:whole}.
 """
     example = """
 import torch
@@ -171,7 +239,12 @@ int tensor times a float). The fix to `x op= y` is **safe** when `y` is a Python
 **unsafe** when `y` is an array (it may broadcast `x` to a bigger shape, which in-place cannot do)
 or its dtype is unknown. `lerp_` and `mul_().add_(alpha=)` round differently from the original
 expression, so EMA and soft-update fixes are **unsafe**, as are chains whose later operands read
-the variable being updated (`adv.std()` after `adv.sub_()`).
+the variable being updated (`adv.std()` after `adv.sub_()`). The polyak pair `t.mul_(a)`;
+`t.add_((1 - a) * s)` already works in place, so `t.lerp_(s, 1 - a)` changes no aliasing; it is
+**unsafe** because `lerp_` rounds differently and wants `s` in `t`'s dtype. `m[...] = m + d` ->
+`m += d` changes `m` in place as the original does: it is **safe** when `m` is a float array and
+`d`'s dtype is known (not complex: `[...] =` casts a complex sum with a warning, `+=` refuses);
+an int array is left alone (`m[...] = m / n` truncates, `m /= n` raises).
 """
     when_wrong = """
 If another object holds the array through a path pyfast cannot see (a C extension, a global
@@ -341,8 +414,158 @@ class Learner:
 """,
             unsafe=True,
         ),
+        Example(
+            note="the polyak update in two in-place steps (lerp_: unsafe, rounding), and a clamp on a fresh "
+                 "float tensor of unknown exact dtype under no_grad",
+            code="""\
+import torch
+
+
+def train(ac, ac_targ, pi_targ, polyak, noise_clip, steps):
+    for it in range(steps):
+        with torch.no_grad():
+            eps = torch.randn_like(pi_targ) * 0.2
+            eps = torch.clamp(eps, -noise_clip, noise_clip)
+            for p, p_targ in zip(ac.parameters(), ac_targ.parameters()):
+                p_targ.data.mul_(polyak)
+                p_targ.data.add_((1 - polyak) * p.data)
+    return eps
+""",
+            expect=((8, "PYF204"), (11, "PYF204")),
+            fixed="""\
+import torch
+
+
+def train(ac, ac_targ, pi_targ, polyak, noise_clip, steps):
+    for it in range(steps):
+        with torch.no_grad():
+            eps = torch.randn_like(pi_targ) * 0.2
+            eps.clamp_(-noise_clip, noise_clip)
+            for p, p_targ in zip(ac.parameters(), ac_targ.parameters()):
+                p_targ.data.lerp_(p.data, 1 - polyak)
+    return eps
+""",
+            unsafe=True,
+        ),
+        Example(
+            note="a running mean written back whole: in place, safe (a float array, float operands)",
+            code="""\
+import numpy as np
+
+
+class Running:
+    def __init__(self, n):
+        self.count = 0
+        self.mean = np.zeros(n)
+        self.sq = np.zeros(n)
+
+    def step(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        self.count += 1
+        old = self.mean.copy()
+        self.mean[...] = old + (x - old) / self.count
+        self.sq[:] = self.sq + (x - old) * (x - self.mean)
+        return self.mean
+""",
+            expect=((14, "PYF204"), (15, "PYF204")),
+            fixed="""\
+import numpy as np
+
+
+class Running:
+    def __init__(self, n):
+        self.count = 0
+        self.mean = np.zeros(n)
+        self.sq = np.zeros(n)
+
+    def step(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        self.count += 1
+        old = self.mean.copy()
+        self.mean += (x - old) / self.count
+        self.sq += (x - old) * (x - self.mean)
+        return self.mean
+""",
+        ),
+        Example(
+            note="a view rebound to its own name (`x = x.detach()`) leaves the fresh result to the view",
+            code="""\
+import torch
+
+
+def targets(batches, q, gamma):
+    out = []
+    for r in batches:
+        with torch.no_grad():
+            t = torch.as_tensor(r, dtype=torch.float32) + gamma * q
+            t = t.detach()
+            t = torch.clamp(t, -10.0, 0.0)
+        out.append(t)
+    return out
+""",
+            expect=((10, "PYF204"),),
+            fixed="""\
+import torch
+
+
+def targets(batches, q, gamma):
+    out = []
+    for r in batches:
+        with torch.no_grad():
+            t = torch.as_tensor(r, dtype=torch.float32) + gamma * q
+            t = t.detach()
+            t.clamp_(-10.0, 0.0)
+        out.append(t)
+    return out
+""",
+        ),
     )
     good = (
+        Example(
+            note="a tensor made to require grad, a detached view whose source is still read, a clamp of a "
+                 "value of unknown dtype, a polyak step whose source reads the target, a copy taken too early",
+            code="""\
+import numpy as np
+import torch
+
+
+def step(q, r, counts, ac, ac_targ, polyak, stats, x):
+    w = torch.randn(4) * 0.1
+    w.requires_grad_()
+    w = torch.clamp(w, -1.0, 1.0)
+    with torch.no_grad():
+        base = torch.randn(3) * 2.0
+        view = base.detach()
+        view = torch.clamp(view, 0.0, 1.0)
+        c = counts + q
+        c = torch.clamp(c, 0, 5)
+        for p, p_targ in zip(ac.parameters(), ac_targ.parameters()):
+            p_targ.data.mul_(polyak)
+            p_targ.data.add_((1 - polyak) * (p.data - p_targ.data))
+    old = stats.m.copy()
+    stats.m += x
+    stats.m[...] = old + (x - old) * 0.5
+    return w, base, view, c
+""",
+        ),
+        Example(
+            note="whole writes that must stay: an int array (`/` truncates there, `/=` raises), a partial slice, "
+                 "fancy indices",
+            code="""\
+import numpy as np
+
+
+class Hist:
+    def __init__(self):
+        self.bins = np.zeros(8, dtype=np.int64)
+        self.vals = np.zeros(8)
+
+    def step(self, k, idx, x):
+        self.bins[...] = self.bins / 2
+        self.vals[:k] = self.vals[:k] + x
+        self.vals[idx] = self.vals[idx] + x
+""",
+        ),
         Example(
             note="outside no_grad: a sample the method also keeps, a view of a buffer (from_numpy of a "
                  "slice; .float() of float32 is the same tensor), .detach(), values from the network",
@@ -461,8 +684,12 @@ def make():
     def check(self, node: ast.AST, an: Analysis) -> Iterator[Finding]:
         if isinstance(node, ast.Call):
             yield from self._check_soft_update(node, an)
+            yield from self._check_polyak(node, an)
             return
         assert isinstance(node, ast.Assign)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
+            yield from self._check_whole_write(node, node.targets[0], an)
+            return
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
             return
         x = node.targets[0].id
@@ -476,6 +703,8 @@ def make():
             kind = _kind_through_returns(an, load)
         if kind.base not in (TENSOR, NDARRAY):
             return
+        if kind.dtype is None and _floating(an, load):
+            kind = replace(kind, dtype=FLOATING)
         heat = an.heat(node)
         if heat is None:
             return
@@ -621,20 +850,22 @@ def make():
             return None
         form = data.form
         if form in ("method", "function"):
-            if xd not in FLOAT_DTYPES and data.method not in _INT_OK_METHODS:
+            if xd not in _FLOATISH and data.method not in _INT_OK_METHODS:
                 return None
             for o in operands:
+                if xd not in _FLOATISH and an.kind(o).dtype in ("float", "number"):
+                    return None  # an int tensor clamped to float bounds becomes a float tensor
                 if not an.kind(o).is_python_scalar and not (isinstance(o, ast.Constant) and o.value is None):
                     reasons.append("a bound's dtype is not known")
                     break
             return reasons
         if form == "np_clip":
-            if xd not in FLOAT_DTYPES:
+            if xd not in _FLOATISH:
                 return None
             if not all(an.kind(o).is_python_scalar for o in operands):
                 reasons.append("bounds that are arrays may broadcast or change the dtype")
             return reasons
-        if form in ("ema",) and xd not in FLOAT_DTYPES:
+        if form in ("ema",) and xd not in _FLOATISH:
             return None
         if form == "aug":
             divides = [data.op == "/"]
@@ -643,7 +874,7 @@ def make():
         else:  # ema: a * t + b * s
             divides = [False] * len(operands)
         for division, o in zip(divides, operands, strict=True):
-            if division and xd not in FLOAT_DTYPES:
+            if division and xd not in _FLOATISH:
                 return None  # true division turns integers into floats
             ok = an.kind(o)
             if ok.is_python_scalar:
@@ -699,12 +930,139 @@ def make():
                 )
                 return
 
+    def _check_whole_write(self, node: ast.Assign, target: ast.Subscript, an: Analysis) -> Iterator[Finding]:
+        """``a[...] = a + e`` (or ``a[:] = ...``, or ``a[...] = old + e`` right after ``old = a.copy()``):
+        the sum is built in a temporary, then copied into ``a``; ``a += e`` adds in place. ``a`` is
+        changed in place either way, so nobody else's view of it is affected: only the dtype matters."""
+        sl = target.slice
+        whole = (isinstance(sl, ast.Constant) and sl.value is Ellipsis) or (
+            isinstance(sl, ast.Slice) and sl.lower is None and sl.upper is None and sl.step is None)
+        value = node.value
+        arr = target.value
+        if not whole or not isinstance(arr, ast.Name | ast.Attribute) or not isinstance(value, ast.BinOp):
+            return
+        if type(value.op) not in _OPS:
+            return
+        sym, _ = _OPS[type(value.op)]
+        sides = [("left", "right")] + ([("right", "left")] if isinstance(value.op, _COMMUTATIVE) else [])
+        for a_side, e_side in sides:
+            a_expr, operand = getattr(value, a_side), getattr(value, e_side)
+            if same_expr(a_expr, arr) or self._copy_of(an, a_expr, arr, node):
+                break
+        else:
+            return
+        kind = an.kind(arr)
+        if kind.base not in (TENSOR, NDARRAY):
+            return
+        xd = kind.dtype if kind.dtype is not None or not _floating(an, arr) else FLOATING
+        if xd not in _FLOATISH:
+            return  # an int array: `a[...] = a / n` casts back, `a /= n` raises
+        heat = an.heat(node)
+        if heat is None:
+            return
+        ok = an.kind(operand)
+        reasons = []
+        if not (ok.is_python_scalar or (ok.base in (TENSOR, NDARRAY, SCALAR) and (
+                ok.dtype in FLOAT_DTYPES or ok.dtype in INT_DTYPES or ok.dtype == "bool"
+                or (ok.dtype or "").removeprefix("np.") in FLOAT_DTYPES | INT_DTYPES))):
+            reasons.append("the operand's dtype is not known (a complex one is cast by `[...] =`, refused by `"
+                           f"{sym}=`)")
+        a = ast.unparse(arr)
+        data = InPlaceFix("whole", op=sym, operand=("value", e_side), target=("targets", 0, "value"))
+        yield self.report(
+            node,
+            f"`{a}[...] = ... {sym} ...` builds the result in a temporary, then copies it into `{a}` {heat}: "
+            f"`{a} {sym}= ...` is {self.speedups['whole'].claim}",
+            Fix(safe=not reasons, data=data, reason="; ".join(reasons)),
+        )
+
+    @staticmethod
+    def _copy_of(an: Analysis, name: ast.expr, arr: ast.expr, update: ast.stmt) -> bool:
+        """Is ``name`` bound, by the statement right before ``update``, to a copy of ``arr``
+        (``old = self.m.copy()``), so that it holds exactly ``arr``'s values at ``update``?"""
+        if not isinstance(name, ast.Name):
+            return False
+        bindings = an.bindings_of(name)
+        if len(bindings) != 1 or bindings[0].how != "assign" or bindings[0].path:
+            return False
+        prev = bindings[0].stmt
+        block = next((b for f in ("body", "orelse", "finalbody")
+                      if isinstance(b := getattr(an.parent(update), f, None), list) and update in b), None)
+        if block is None or prev not in block or block.index(update) != block.index(prev) + 1:
+            return False
+        v = bindings[0].value
+        if not isinstance(v, ast.Call) or v.args or v.keywords:
+            return False
+        f = v.func
+        return isinstance(f, ast.Attribute) and f.attr in ("copy", "clone") and same_expr(f.value, arr)
+
+    def _check_polyak(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
+        """``t.mul_(a)`` followed by ``t.add_((1 - a) * s)``: the soft update in two in-place steps, with
+        a temporary for ``(1 - a) * s``; ``t.lerp_(s, 1 - a)`` is one pass and no temporary."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "add_" and len(node.args) == 1
+                and not node.keywords):
+            return
+        stmt = an.parent(node)
+        if not isinstance(stmt, ast.Expr) or stmt.value is not node:
+            return
+        block = next((b for f in ("body", "orelse", "finalbody")
+                      if isinstance(b := getattr(an.parent(stmt), f, None), list) and stmt in b), None)
+        if block is None or block.index(stmt) == 0:
+            return
+        prev = block[block.index(stmt) - 1]
+        target = func.value
+        if not (isinstance(prev, ast.Expr) and isinstance(prev.value, ast.Call)):
+            return
+        mul = prev.value
+        if not (isinstance(mul.func, ast.Attribute) and mul.func.attr == "mul_" and len(mul.args) == 1
+                and not mul.keywords and same_expr(mul.func.value, target)):
+            return
+        a = mul.args[0]
+        prod = node.args[0]
+        if not (isinstance(prod, ast.BinOp) and isinstance(prod.op, ast.Mult)):
+            return
+        roots = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        for w_side, s_side in (("left", "right"), ("right", "left")):
+            w, src = getattr(prod, w_side), getattr(prod, s_side)
+            if not (_complement(w, a) or _complement(a, w)):
+                continue
+            if any(isinstance(n, ast.Name) and n.id in roots for n in ast.walk(src)) or any(
+                    isinstance(n, ast.Call) for n in ast.walk(a)):
+                return  # the source reads the target after mul_ changed it, or the factor is recomputed
+            heat = an.heat(node)
+            if heat is None:
+                return
+            t = ast.unparse(target)
+            data = InPlaceFix("polyak", s=("args", 0, s_side), w=("args", 0, w_side))
+            yield self.report(
+                node,
+                f"polyak update {heat}: `{t}.mul_({ast.unparse(a)})` then `.add_({ast.unparse(prod)})` makes a "
+                f"temporary and two passes; `{t}.lerp_({ast.unparse(src)}, {ast.unparse(w)})` is "
+                f"{self.speedups['polyak'].claim}",
+                Fix(safe=False, data=data, reason="lerp_ rounds differently from t*a + (1-a)*s, and needs s "
+                    "of t's dtype", anchors=(self.anchor(prev, "remove"),)),
+            )
+            return
+
     # -- fix ----------------------------------------------------------------------------------
     def fix(self, node: cst.CSTNode, fix: Fix, ctx: FixContext, anchor: str = "main") -> FixResult:
         lib = ctx.cst  # the libcst module
         data = fix.data
         assert isinstance(data, InPlaceFix)
         form = data.form
+        if form == "whole":
+            assign = cast("cst.Assign", node)
+            arr = cast("cst.Subscript", assign.targets[0].target).value
+            op = getattr(lib, _AUG[data.op])
+            return lib.AugAssign(target=arr, operator=op(), value=_bare(lib, follow(node, data.operand)))
+        if form == "polyak":
+            if anchor == "remove":  # the `t.mul_(a)` statement; a comment there keeps both halves as they are
+                return None if "#" in ctx.code(node) else lib.RemovalSentinel.REMOVE
+            add = cast("cst.Call", node)
+            target = cast("cst.Attribute", add.func).value
+            return ctx.expr("{t}.lerp_({s}, {w})", t=target, s=_bare(lib, follow(node, data.s)),
+                            w=_bare(lib, follow(node, data.w)))
         if form == "soft":
             target = follow(node, data.target)
             return ctx.expr("{t}.lerp_({s}, {w})", t=target, s=_bare(lib, follow(node, data.s)),
