@@ -156,8 +156,8 @@ import torch as th
 
 for t in range(3):
     a = th.tensor( np.asarray(  # features
-        obs[ "state" ]), dtype=th.float32 )
-""", ['np.asarray(  # features\n        obs[ "state" ])', "th.from_numpy(", ".to(th.float32)"], None),
+        obs[ "state" ], dtype=np.float32), dtype=th.float32 )
+""", ['np.asarray(  # features\n        obs[ "state" ], dtype=np.float32)', "th.from_numpy(", ".to(th.float32)"], None),
     ("PYF301", """\
 import torch
 

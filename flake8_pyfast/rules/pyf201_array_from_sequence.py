@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from flake8_pyfast.analysis.alias import LOCAL, escape_of
-from flake8_pyfast.analysis.kinds import NDARRAY, TENSOR
+from flake8_pyfast.analysis.kinds import NDARRAY, SCALAR, TENSOR
 from flake8_pyfast.analysis.knowledge import CONVERTERS
 from flake8_pyfast.model import Example, Finding
 from flake8_pyfast.rule import Rule, Speedup
@@ -41,6 +41,86 @@ def _under_is_none_guard(an: Analysis, node: ast.AST) -> bool:
                 return True
         n = an.parent(n)
     return False
+
+
+def _kept_by_comprehension(an: Analysis, node: ast.expr) -> bool:
+    """Is ``node`` an item (directly, or inside a dict/list/tuple display) of a comprehension's result?
+    Then every iteration's object lives on in the result, side by side: one buffer, or one constant
+    built once, would make them all the same object."""
+    child: ast.AST = node
+    parent = an.parent(child)
+    while isinstance(parent, ast.Dict | ast.List | ast.Tuple | ast.Set | ast.IfExp | ast.Starred):
+        if isinstance(parent, ast.IfExp) and parent.test is child:
+            return False
+        if isinstance(parent, ast.Dict) and child not in parent.values:
+            return False
+        child, parent = parent, an.parent(parent)
+    if isinstance(parent, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+        return parent.elt is child
+    if isinstance(parent, ast.DictComp):
+        return child is parent.value or child is parent.key
+    return False
+
+
+_SLOWER = "slower"  # items for which the NumPy route measured slower (NumPy scalars, tensors)
+_UNSURE = "unsure"  # items that may be NumPy scalars (``list(ndarray)`` of unknown dimensions)
+
+
+def _item_verdict(an: Analysis, item: ast.expr) -> str | None:
+    k = an.kind(item)
+    if k.base == TENSOR or (k.base == SCALAR and (k.dtype or "").startswith("np.")):
+        return _SLOWER
+    return None
+
+
+def _spread_verdict(an: Analysis, seq: ast.expr) -> str | None:
+    """The items of ``seq`` spread into a list (``list(seq)``, ``lst.extend(seq)``, ``lst += seq``)."""
+    if isinstance(seq, ast.Call) and an.qualname(seq.func) == "builtins.list" and len(seq.args) == 1:
+        seq = seq.args[0]
+    if isinstance(seq, ast.List | ast.Tuple):
+        return _worst(_item_verdict(an, e) for e in seq.elts)
+    if isinstance(seq, ast.ListComp | ast.GeneratorExp):
+        return _item_verdict(an, seq.elt)
+    k = an.kind(seq)
+    if k.base == NDARRAY:
+        return _SLOWER if k.ndim == 1 else None if (k.ndim or 0) > 1 else _UNSURE
+    if k.base == TENSOR:
+        return _SLOWER
+    return None
+
+
+def _worst(verdicts: Iterator[str | None]) -> str | None:
+    found = {v for v in verdicts if v is not None}
+    return _SLOWER if _SLOWER in found else _UNSURE if found else None
+
+
+def _numpy_route_doubtful(an: Analysis, arg: ast.expr) -> bool:
+    """Are the items of ``arg`` (a display, a comprehension, or a list name built in this function)
+    NumPy scalars or tensors, or possibly so? Converting those through NumPy measured slower (a list
+    of NumPy float64 scalars: 0.75x; a list of 0-d tensors: slower too, `torch.stack` is the form)."""
+    if isinstance(arg, ast.List | ast.Tuple | ast.ListComp | ast.GeneratorExp):
+        return _spread_verdict(an, arg) is not None
+    if not isinstance(arg, ast.Name):
+        return False
+    verdicts: list[str | None] = []
+    for b in an.bindings_of(arg):
+        v = b.value
+        if b.how == "assign" and not b.path and v is not None:
+            verdicts.append(_spread_verdict(an, v))
+        elif b.how == "aug" and isinstance(v, ast.BinOp):
+            verdicts.append(_spread_verdict(an, v.right))
+    for load in an.scope_of(arg).loads.get(arg.id, ()):
+        attr = an.parent(load)
+        call = an.parent(attr) if isinstance(attr, ast.Attribute) else None
+        if not (isinstance(call, ast.Call) and isinstance(attr, ast.Attribute) and call.func is attr and call.args):
+            continue
+        if attr.attr == "append":
+            verdicts.append(_item_verdict(an, call.args[0]))
+        elif attr.attr == "insert" and len(call.args) == 2:
+            verdicts.append(_item_verdict(an, call.args[1]))
+        elif attr.attr == "extend":
+            verdicts.append(_spread_verdict(an, call.args[0]))
+    return _worst(iter(verdicts)) is not None
 
 
 class ArrayFromSequence(Rule):
@@ -217,6 +297,26 @@ class PointEnv:
 """,
         ),
         Example(
+            note="items of a comprehension's result live side by side; NumPy scalars and tensors as items",
+            code="""\
+import numpy as np
+import torch
+
+
+def rollout(env, policy, steps, rows):
+    for t in range(steps):
+        targets = [{"pos": np.array([r[0], r[1], r[2]]), "up": np.array([0.0, 0.0, 1.0])} for r in rows]
+        env.track(targets)
+        returns = []
+        to_go = np.asarray(env.rewards, dtype=np.float64)[::-1].cumsum()[::-1]
+        returns += list(to_go)
+        weights = torch.as_tensor(returns, dtype=torch.float32)
+        probs = torch.softmax(policy(env.obs), dim=-1)
+        picked = torch.tensor([probs[0, a] for a in env.legal])
+        policy.update(weights, picked)
+""",
+        ),
+        Example(
             note="kept across steps and differenced, stored, appended",
             code="""\
 import numpy as np
@@ -258,10 +358,14 @@ def rollout(env, policy, steps, dt):
             return
         if q.startswith("torch"):
             if _constant_display(arg):
-                if escape_of(an, node) != LOCAL:
+                if escape_of(an, node) != LOCAL or _kept_by_comprehension(an, node):
                     return  # shared by whoever keeps it: one object built once would alias them
-                msg = f"`{describe(q)}()` of a constant {heat} builds a tensor every time: build it once, outside"
+                moved = isinstance(parent, ast.Attribute) and parent.attr in ("to", "cuda")
+                once = "build it once per device, outside" if moved else "build it once, outside"
+                msg = f"`{describe(q)}()` of a constant {heat} builds a tensor every time: {once}"
             else:
+                if _numpy_route_doubtful(an, arg):
+                    return  # NumPy scalars or tensors: the NumPy route measured slower for them
                 msg = (
                     f"`{describe(q)}()` of a Python sequence {heat} converts it item by item: convert it with "
                     f"NumPy first, `torch.from_numpy(np.array(seq, dtype=...))` "
@@ -277,7 +381,7 @@ def rollout(env, policy, steps, dt):
             return
         # a buffer (or one constant) is only right for an array that dies with the step
         escape = escape_of(an, node)
-        if escape != LOCAL:
+        if escape != LOCAL or _kept_by_comprehension(an, node):
             return
         if _constant_display(arg):
             msg = f"`{describe(q)}()` of a constant {heat} builds an array every time: build it once, outside"

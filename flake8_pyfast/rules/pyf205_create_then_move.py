@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from flake8_pyfast.analysis import knowledge as K
 from flake8_pyfast.analysis.astutil import const_number, keyword
-from flake8_pyfast.analysis.kinds import DEVICE, DTYPE, NDARRAY, SEQUENCE, TENSOR
+from flake8_pyfast.analysis.kinds import DEVICE, DTYPE, NDARRAY, SCALAR, SEQUENCE, TENSOR
 from flake8_pyfast.locator import Locator, follow
 from flake8_pyfast.model import Example, Finding, Fix, FixData
 from flake8_pyfast.rule import FixContext, Rule, Speedup
@@ -57,6 +57,8 @@ def _where(spec: tuple[str, Any] | None) -> tuple[Locator | None, str | None]:
 
 _EXACT_DTYPE_FACTORIES = frozenset({"zeros", "ones", "empty", "eye"})
 _DEFAULT_DTYPE_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tensor_type"})
+#: methods that reshape a tensor without reading its values on the host
+_RESHAPES = frozenset({"unsqueeze", "view", "reshape", "squeeze", "flatten", "expand", "t", "contiguous"})
 _DEVICE_PREFIXES = ("cuda", "cpu", "mps", "xpu", "meta", "npu", "hpu")
 
 
@@ -141,9 +143,10 @@ so passing `device=` saves nothing), modules (`net.to(device)`) and `.to(other_t
 Silent for casts to the dtype the tensor already has: `torch.tensor([1, 2]).long()` (Python ints
 make int64), `torch.tensor([0.5, r]).float()` (Python floats make the default float32, unless the
 module calls `torch.set_default_dtype`), `torch.LongTensor(x).long()`. Silent for a device move of
-Python list data, `torch.tensor([a, b]).to(device)`: PyTorch fills a host tensor from a list and
-copies it to the device even when given `device=`, so only array data and filled factories
-(`zeros`, `arange`, ...) save the host copy.
+Python list data, `torch.tensor([a, b]).to(device)`, and of scalar data, `torch.tensor(0.0).to(device)`
+(a Python or NumPy number): PyTorch fills a host tensor from them and copies it to the device even
+when given `device=`, so only array data and filled factories (`zeros`, `arange`, ...) save the
+host copy.
 """
 
     bad = (
@@ -246,6 +249,34 @@ def init_hidden(x, n):
 """,
             unsafe=True,
         ),
+        Example(
+            note="one constant repeated on the host, cast, then moved (no automatic fix)",
+            code="""\
+import torch
+
+
+def never_done(obs):
+    done = torch.Tensor([False]).repeat(len(obs)).bool().to(obs.device)
+    return done[:, None]
+""",
+            expect=((5, "PYF205"),),
+        ),
+        Example(
+            note="created, reshaped, then moved in later statements (no automatic fix)",
+            code="""\
+import torch
+
+
+class Agent:
+    def act(self, obs, batched=False):
+        x = torch.FloatTensor(obs)
+        if not batched:
+            x = x.unsqueeze(0)
+        x = x.to(self.device)
+        return self.policy(x)
+""",
+            expect=((6, "PYF205"),),
+        ),
     )
     good = (
         Example(
@@ -282,6 +313,41 @@ def batch(transitions, gamma: float):
 """,
         ),
         Example(
+            note="scalar data is filled on the host either way; a host tensor used before its move",
+            code="""\
+import numpy as np
+import torch
+
+
+class Learner:
+    def update(self, batch, obs, temperature: float):
+        if self.tune_entropy:
+            alpha_loss = self.entropy_loss(batch)
+        else:
+            alpha_loss = torch.tensor(0.0).to(self.device)
+        log_temp = torch.tensor(np.log(temperature)).to(self.device)
+        x = torch.FloatTensor(obs)
+        self.recent.append(x)
+        x = x.to(self.device)
+        if self.noisy:
+            x = torch.randn(3)
+        x = x.to(self.device)
+        return alpha_loss, log_temp, x
+""",
+        ),
+        Example(
+            note="repeated data that is not one constant: a pattern, or a value known only at run time",
+            code="""\
+import torch
+
+
+def tile(obs, row, n: int):
+    pattern = torch.tensor([1.0, -1.0]).repeat(n).to(obs.device)
+    rows = torch.tensor([row]).repeat(n, 1).to(obs.device)
+    return pattern, rows
+""",
+        ),
+        Example(
             note="unknown .to() argument",
             code="""\
 import torch
@@ -300,11 +366,15 @@ def f(target):
             return
         assert isinstance(node, ast.Call)
         func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            yield from self._check_named(node, func, func.value, an)
+            return
         if not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Call):
             return
         factory_call = func.value
         factory = self._factory(an, factory_call)
         if factory is None:
+            yield from self._check_repeated(node, func, an)
             return
         move = self._move(an, node, func.attr)
         if move is None:
@@ -388,8 +458,10 @@ def f(target):
         data = call.args[0]
         if isinstance(data, ast.List | ast.Tuple):
             return True
-        # a legacy constructor takes a torch.Size (a sequence too) as a shape: only a display is data
-        return factory == "tensor" and an.kind(data).base == SEQUENCE
+        if factory != "tensor":
+            return False  # a legacy constructor takes a torch.Size (a sequence) or an int as a shape
+        # list data, and scalar data (`torch.tensor(0.0)`, a NumPy scalar): filled on the host as well
+        return an.kind(data).base in (SEQUENCE, SCALAR) or const_number(data) is not None
 
     @staticmethod
     def _factory(an: Analysis, call: ast.Call) -> str | None:
@@ -505,6 +577,106 @@ def f(target):
         if factory in ("arange", "full"):
             return all(isinstance(const_number(a), int) for a in call.args) and not call.keywords
         return False
+
+    def _check_named(self, node: ast.Call, func: ast.Attribute, name: ast.Name, an: Analysis) -> Iterator[Finding]:
+        """``x = torch.FloatTensor(obs)`` ... ``x = x.unsqueeze(0)`` ... ``x = x.to(device)``: a tensor
+        made on the host, reshaped at most, then moved; reported at the factory (no automatic fix)."""
+        move = self._move(an, node, func.attr)
+        if move is None or move[0] is None or move[1] is not None:
+            return  # only a plain device move: a cast of a named tensor may be wanted where it is
+        chain: set[int] = {id(name)}
+        bindings: set[int] = set()
+        origin = self._origin(an, name, chain, bindings, 0)
+        if origin is None:
+            return
+        factory = self._factory(an, origin)
+        if (factory is None or keyword(origin, "device") is not None or keyword(origin, "out") is not None
+                or self._built_on_host_anyway(an, origin, factory)):
+            return
+        if factory not in K.TORCH_LEGACY_CONSTRUCTORS and factory not in K.TORCH_DETERMINISTIC_FACTORIES:
+            return  # a random factory on the device draws other numbers: leave the named form alone
+        scope = an.scope_of(name)
+        for load in scope.loads.get(name.id, ()):
+            if id(load) not in chain and any(id(b) in bindings for b in an.bindings_of(load)):
+                return  # the host tensor is used elsewhere too: creating it on the device changes that use
+        heat = an.heat(node)
+        where = f" {heat}" if heat else ""
+        shown = ast.unparse(origin.func)
+        if factory in K.TORCH_LEGACY_CONSTRUCTORS:
+            advice = (f"create it there, `torch.tensor(..., dtype=torch.{K.TORCH_LEGACY_CONSTRUCTORS[factory]}, "
+                      f"device=...)` for data")
+        else:
+            advice = "pass device= to the factory"
+        yield self.report(
+            origin,
+            f"`{shown}(...)` is created on the host and then moved with `.{func.attr}()` on line "
+            f"{node.lineno}{where}: {advice} (saves a host allocation and copy; the gain needs a GPU)",
+        )
+
+    def _check_repeated(self, node: ast.Call, func: ast.Attribute, an: Analysis) -> Iterator[Finding]:
+        """``torch.Tensor([False]).repeat(n).bool().to(device)``: a one-value constant repeated (and
+        cast) on the host, then moved: ``torch.full((n,), value, dtype=..., device=...)`` makes it there."""
+        move = self._move(an, node, func.attr)
+        if move is None or move[0] is None:
+            return
+        inner: ast.expr = func.value
+        repeated = False
+        while isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+            method = inner.func
+            if method.attr in K.TORCH_CAST_METHODS and not inner.args and not inner.keywords:
+                inner = method.value
+            elif method.attr == "repeat" and inner.args and not inner.keywords and not repeated:
+                repeated = True
+                inner = method.value
+            else:
+                break
+        if not repeated or not isinstance(inner, ast.Call) or len(inner.args) != 1 or inner.keywords:
+            return
+        factory = self._factory(an, inner)
+        data = inner.args[0]
+        if factory != "tensor" and factory not in K.TORCH_LEGACY_CONSTRUCTORS:
+            return
+        if not isinstance(data, ast.List | ast.Tuple) or len(data.elts) != 1:
+            return
+        value = data.elts[0]
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, bool | int | float)):
+            return
+        heat = an.heat(node)
+        where = f" {heat}" if heat else ""
+        yield self.report(
+            inner,
+            f"`{ast.unparse(inner.func)}(...)` of one constant is repeated on the host and then moved with "
+            f"`.{func.attr}()`{where}: `torch.full(size, value, dtype=..., device=...)` makes it on the device "
+            f"(saves a host allocation and copy; the gain needs a GPU)",
+        )
+
+    def _origin(self, an: Analysis, name: ast.Name, chain: set[int], bindings: set[int],
+                depth: int) -> ast.Call | None:
+        """The one factory call that every value of ``name`` here comes from, through reshapes of the
+        same name (``x = x.unsqueeze(0)``); ``None`` if there is no such single factory."""
+        found: ast.Call | None = None
+        bs = an.bindings_of(name)
+        if not bs or depth > 4:
+            return None
+        for b in bs:
+            v = b.value
+            if b.how != "assign" or b.path or not isinstance(v, ast.Call):
+                return None
+            bindings.add(id(b))
+            f = v.func
+            origin: ast.Call | None
+            if self._factory(an, v) is not None:
+                origin = v
+            elif (isinstance(f, ast.Attribute) and f.attr in _RESHAPES and isinstance(f.value, ast.Name)
+                  and f.value.id == name.id):
+                chain.add(id(f.value))
+                origin = self._origin(an, f.value, chain, bindings, depth + 1)
+            else:
+                return None
+            if origin is None or (found is not None and origin is not found):
+                return None
+            found = origin
+        return found
 
     def _check_two_statements(self, node: ast.If, an: Analysis) -> Iterator[Finding]:
         test = node.test

@@ -52,7 +52,8 @@ class NdarrayCopiedToTensor(Rule):
     what = """
 Finds `torch.tensor(a)`, `torch.Tensor(a)` and `torch.FloatTensor(a)` where `a` is known to be
 a NumPy array, in code that runs every step. With `device=` the copy is needed anyway, so that
-form is left alone.
+form is left alone; so is `torch.tensor(a, dtype=...)` unless `a` is known to have that dtype
+already (a float64 array made float32 must be copied: nothing can share its memory).
 """
     why = """
 `torch.tensor` always copies, and the legacy constructors go through a slow generic path that
@@ -85,6 +86,8 @@ other (an observation buffer reused by the environment would change the tensor y
 also fails for arrays with negative strides (`a[::-1]`) and warns for read-only arrays.
 """
     when_wrong = """
+Silent for `torch.tensor(a, dtype=torch.float32)` when `a` is float64 or of unknown dtype: the
+cast copies either way, so there is no memory to share and next to nothing to gain.
 When `a` is written to after the conversion (a buffer the environment reuses every step), the copy
 is needed; keep it and add `# noqa: PYF206`. `torch.tensor(a).to(device)` is reported as PYF205
 instead (create on the device directly).
@@ -118,7 +121,7 @@ def act(self, obs):
 import numpy as np
 import torch
 
-frames = np.zeros((100, 84, 84))
+frames = np.zeros((100, 84, 84), dtype=np.float32)
 for t in range(100):
     x = torch.FloatTensor(frames[t])
     y = torch.tensor(frames[t], dtype=torch.float32)
@@ -128,7 +131,7 @@ for t in range(100):
 import numpy as np
 import torch
 
-frames = np.zeros((100, 84, 84))
+frames = np.zeros((100, 84, 84), dtype=np.float32)
 for t in range(100):
     x = torch.from_numpy(frames[t]).float()
     y = torch.from_numpy(frames[t]).to(torch.float32)
@@ -152,6 +155,23 @@ for t in range(10):
 """,
             expect=((6, "PYF201"),),  # the list is PYF201's business, not this rule's
         ),
+        Example(
+            note="a cast to another dtype must copy: float64 (or unknown) arrays made float32",
+            code="""\
+import numpy as np
+import torch
+
+
+class Agent:
+    def act(self, obs, goal):
+        obs = np.clip((obs - self.mean) / self.std, -5.0, 5.0)
+        inputs = np.concatenate([obs, np.asarray(goal)])
+        x = torch.tensor(inputs, dtype=torch.float32)
+        g = torch.tensor(np.asarray(goal), dtype=torch.float32)
+        h = torch.tensor(np.zeros(4), dtype=torch.float32)
+        return self.actor(x, g, h)
+""",
+        ),
     )
 
     def check(self, node: ast.Call, an: Analysis) -> Iterator[Finding]:
@@ -162,7 +182,13 @@ for t in range(10):
             return  # device=: the copy to the device is needed anyway (PYF205 covers create-then-move)
         if q != "torch.tensor" and node.keywords:
             return
-        if not an.kind(node.args[0]).is_ndarray:
+        kind = an.kind(node.args[0])
+        if not kind.is_ndarray:
+            return
+        target = keyword(node, "dtype")
+        if target is not None and (kind.dtype is None or kind.dtype != an.dtype_of(target)):
+            # a cast (float64 -> float32): the copy is needed, `from_numpy` cannot share the memory,
+            # and `from_numpy(a).to(dtype)` saves next to nothing; with the dtype unknown, it may be one
             return
         heat = an.heat(node)
         if heat is None:
