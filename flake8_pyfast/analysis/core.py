@@ -18,6 +18,8 @@ from flake8_pyfast.analysis.scopes import Binding, ClassInfo, Scope, ScopeBuilde
 from flake8_pyfast.analysis.settings import Settings
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+#: node types the analysis itself needs collected (uses of functions as values)
+_ALWAYS: frozenset[type[ast.AST]] = frozenset({ast.Attribute, ast.Name})
 _MIXED = "<mixed>"
 
 
@@ -48,7 +50,7 @@ class Analysis(KindInference):
         #: the file's path, when known: heat then follows calls across the file's project
         self.path = path
         self.project: ModuleHeat | None = project_heat(path, settings) if path else None
-        builder = ScopeBuilder(interest)
+        builder = ScopeBuilder(interest | _ALWAYS)
         self.module: Scope = builder.build(tree)
         self.tables = builder.tables
         self.collected = builder.collected

@@ -71,6 +71,7 @@ class KindInference(CallKinds):
         def parent(self, node: ast.AST) -> ast.AST | None: ...
         tree: ast.Module
         scopes: list[Scope]
+        collected: dict[type[ast.AST], list[ast.AST]]
         tables: Tables
         project: ModuleHeat | None
 
@@ -225,11 +226,11 @@ class KindInference(CallKinds):
         uses = self._uses
         if uses is None:
             uses = self._uses = {}
-            for node in ast.walk(self.tree):
-                if isinstance(node, ast.Attribute | ast.Name):
-                    name = node.attr if isinstance(node, ast.Attribute) else node.id
-                    if isinstance(node.ctx, ast.Load):
-                        uses.setdefault(name, []).append(node)
+            for node in (*self.collected[ast.Attribute], *self.collected[ast.Name]):
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                    uses.setdefault(node.attr, []).append(node)
+                elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                    uses.setdefault(node.id, []).append(node)
         for node in uses.get(fn.name, ()):
             parent = self.parent(node)
             if not (isinstance(parent, ast.Call) and parent.func is node):

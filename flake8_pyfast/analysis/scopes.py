@@ -11,6 +11,7 @@ its scope, and whether it runs under ``torch.no_grad()``); statements of one blo
 from __future__ import annotations
 
 import ast
+from ast import AST
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -275,10 +276,13 @@ class ScopeBuilder:
                 if value is None:
                     continue
                 if type(value) is list:
-                    children.extend(item for item in value if isinstance(item, ast.AST))
-                elif isinstance(value, ast.AST):
+                    for item in value:
+                        if isinstance(item, AST):
+                            children.append(item)
+                elif isinstance(value, AST):
                     children.append(value)
-            for child in reversed(children):
+            children.reverse()
+            for child in children:
                 parents[id(child)] = current
                 cls = type(child)
                 if cls in interest:
