@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flake8_pyfast.analysis.settings import DEFAULT_SETTINGS, Settings
+from flake8_pyfast.analysis.settings import DEFAULT_SETTINGS, TARGETS, Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,7 +39,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 HEAT_KEYS = ("hot-functions", "extend-hot-functions", "cold-functions", "extend-cold-functions")
 FIX_KEYS = ("select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores")
-KNOWN_KEYS = FIX_KEYS + HEAT_KEYS
+KNOWN_KEYS = FIX_KEYS + HEAT_KEYS + ("target",)
 
 
 class ConfigError(ValueError):
@@ -54,6 +54,7 @@ class HeatOptions:
     extend_hot_functions: tuple[str, ...] | None = None
     cold_functions: tuple[str, ...] | None = None
     extend_cold_functions: tuple[str, ...] | None = None
+    target: str | None = None  # "cpu" | "gpu" | "auto"
 
     def overridden_by(self, other: HeatOptions) -> HeatOptions:
         """These options, with every value that ``other`` gives taking precedence."""
@@ -67,6 +68,7 @@ class HeatOptions:
         return Settings(
             hot_functions=_unique(hot + (self.extend_hot_functions or ())),
             cold_functions=_unique(cold + (self.extend_cold_functions or ())),
+            target=self.target or DEFAULT_SETTINGS.target,
         )
 
 
@@ -146,8 +148,16 @@ def load_table(path: Path | None, warn: bool = True) -> PyfastTable:
     if warn:
         for note in notes:
             print(f"pyfast: {note}", file=sys.stderr)
-    heat = HeatOptions(**{key.replace("-", "_"): value for key, value in got.items()})
+    heat = HeatOptions(**{key.replace("-", "_"): value for key, value in got.items()},
+                       target=check_target(table["target"], f"{where} target") if "target" in table else None)
     return PyfastTable(path=path, data=table, heat=heat, warnings=tuple(notes))
+
+
+def check_target(value: Any, where: str) -> str:
+    """``"cpu"``, ``"gpu"`` or ``"auto"``; anything else is a :class:`ConfigError`."""
+    if value not in TARGETS:
+        raise ConfigError(f"{where} must be one of {', '.join(repr(t) for t in TARGETS)}, not {value!r}")
+    return str(value)
 
 
 def strings(value: Any, where: str) -> tuple[str, ...]:

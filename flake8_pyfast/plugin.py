@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from flake8_pyfast import __version__
-from flake8_pyfast.analysis.settings import DEFAULT_SETTINGS, Settings
+from flake8_pyfast.analysis.settings import DEFAULT_SETTINGS, TARGETS, Settings
 from flake8_pyfast.checker import lint_tree
 from flake8_pyfast.config import HeatOptions, table_for
 from flake8_pyfast.rules import default_ignored
@@ -81,6 +81,15 @@ class PyfastChecker:
             help="More set-up function names, added to the cold list (replaces [tool.pyfast] "
             "extend-cold-functions).",
         )
+        parser.add_option(
+            "--pyfast-target",
+            default=None,
+            parse_from_config=True,
+            choices=TARGETS,
+            help="Where the code runs: cpu (findings whose gain needs a GPU are not reported), gpu, or "
+            "auto: modules that mention CUDA/MPS or take a device are taken to run on one (replaces "
+            "[tool.pyfast] target; default: auto).",
+        )
         ignored = default_ignored()
         if ignored:
             parser.extend_default_ignore(list(ignored))
@@ -95,6 +104,7 @@ class PyfastChecker:
             extend_hot_functions=given(options.pyfast_extend_hot_functions),
             cold_functions=given(options.pyfast_cold_functions),
             extend_cold_functions=given(options.pyfast_extend_cold_functions),
+            target=options.pyfast_target,
         )
         cls._settings = {}
 

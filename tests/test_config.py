@@ -182,6 +182,7 @@ def test_new_spelling_replaces_without_a_warning(tmp_path):
         ("hot-functions = 3", "hot-functions must be a list of strings"),
         ("extend-cold-functions = [1]", "extend-cold-functions must be a list of strings"),
         ("extend-hot-function = ['tick']", "unknown [tool.pyfast] key(s): extend-hot-function"),
+        ("target = 'tpu'", "target must be one of 'auto', 'cpu', 'gpu', not 'tpu'"),
     ],
 )
 def test_a_bad_value_is_a_clear_error_naming_the_file(tmp_path, table, message):

@@ -174,6 +174,7 @@ def clip_grads(params, max_norm):
 
 def step(self):
     clip_grads(self.params, 0.5)
+    self.model.to(self.device)
 """, ["# sync", "p.grad.mul_(  # scale\n", "clip_coef )"], "clip_coef = torch.clamp(clip_coef, max=1.0)"),
 ]
 

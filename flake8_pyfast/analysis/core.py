@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import os
+import re
 from collections.abc import Sequence
 
 from flake8_pyfast.analysis import alias
@@ -20,6 +21,7 @@ from flake8_pyfast.analysis.settings import Settings
 BUILTIN_NAMES = frozenset(dir(builtins))
 #: node types the analysis itself needs collected (uses of functions as values)
 _ALWAYS: frozenset[type[ast.AST]] = frozenset({ast.Attribute, ast.Name})
+_ACCELERATOR = re.compile(r"cuda$|mps$|device$|.*_device$|dev$")
 _MIXED = "<mixed>"
 
 
@@ -58,6 +60,7 @@ class Analysis(KindInference):
         self.scopes: list[Scope] = builder.scopes
         self._forget_kinds()
         self._reach_cache: dict[int, list[Binding]] = {}
+        self._accelerator: bool | None = None
         self._qual_cache: dict[tuple[int, str], str | None] = {}
         self._node_qual: dict[int, str | None] = {}
         compute_heat(self)
@@ -300,6 +303,25 @@ class Analysis(KindInference):
             if cls is not None:
                 return cls.methods.get(func.attr)
         return None
+
+    @property
+    def accelerator(self) -> bool:
+        """May this module's code run on a GPU? ``target`` says so outright; with "auto", yes when
+        the module mentions CUDA or MPS (``torch.cuda``, ``.cuda()``, ``backends.mps``) or is written
+        for a device it is given (a name, attribute or parameter called ``device``/``*_device``)."""
+        target = self.settings.target
+        if target != "auto":
+            return target == "gpu"
+        found = self._accelerator
+        if found is None:
+            found = any(_ACCELERATOR.match(n.attr if isinstance(n, ast.Attribute) else n.id)  # type: ignore[attr-defined]
+                        for t in (ast.Attribute, ast.Name) for n in self.collected[t])
+            if not found:
+                found = any(a.arg == "device" or a.arg.endswith("_device")
+                            for s in self.scopes if isinstance(s.node, ast.FunctionDef | ast.AsyncFunctionDef)
+                            for a in (*s.node.args.args, *s.node.args.kwonlyargs))
+            self._accelerator = found
+        return found
 
     # ------------------------------------------------------------------------------------------
     # heat and context

@@ -13,6 +13,10 @@ class Settings:
     hot_functions: tuple[str, ...] = DEFAULT_HOT_FUNCTIONS
     #: fnmatch patterns of set-up function names (the whole list)
     cold_functions: tuple[str, ...] = DEFAULT_COLD_FUNCTIONS
+    #: where the code runs: "cpu", "gpu", or "auto" (a module that mentions CUDA/MPS or is written
+    #: for a device it is given may run on an accelerator); decides GPU-only findings
+    target: str = "auto"
 
 
+TARGETS = ("auto", "cpu", "gpu")
 DEFAULT_SETTINGS = Settings()

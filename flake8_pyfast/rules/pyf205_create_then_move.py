@@ -146,7 +146,11 @@ module calls `torch.set_default_dtype`), `torch.LongTensor(x).long()`. Silent fo
 Python list data, `torch.tensor([a, b]).to(device)`, and of scalar data, `torch.tensor(0.0).to(device)`
 (a Python or NumPy number): PyTorch fills a host tensor from them and copies it to the device even
 when given `device=`, so only array data and filled factories (`zeros`, `arange`, ...) save the
-host copy.
+host copy. Silent for moves to the host (`.to("cpu")`, `.to(torch.device("cpu"))`: a host tensor is
+returned as it is). The device part's gain needs a GPU: with `[tool.pyfast] target = "cpu"` (or
+`--pyfast-target cpu`) device moves are not reported, only casts; with the default `"auto"` they
+are reported in modules that mention CUDA or MPS or work with a device they are given (a name,
+attribute or parameter `device`, `dev`, `*_device`), which is where a GPU can be in play.
 """
 
     bad = (
@@ -380,6 +384,12 @@ def f(target):
         if move is None:
             return
         device, dtype, dtype_name = move
+        if device is not None and (_to_cpu(node, device) or not an.accelerator):
+            # ``.to("cpu")`` of a host tensor returns it as it is; and in CPU code (target "cpu",
+            # or nothing in the module says GPU) the device part gains nothing: only a cast is left
+            device = None
+            if dtype is None:
+                return
         src_dtype = an.kind(factory_call).dtype or self._data_dtype(an, factory_call, factory)
         host_anyway = device is not None and self._built_on_host_anyway(an, factory_call, factory)
         if host_anyway and dtype is None:
@@ -584,6 +594,8 @@ def f(target):
         move = self._move(an, node, func.attr)
         if move is None or move[0] is None or move[1] is not None:
             return  # only a plain device move: a cast of a named tensor may be wanted where it is
+        if _to_cpu(node, move[0]) or not an.accelerator:
+            return  # a move to the host, or CPU code: nothing to save
         chain: set[int] = {id(name)}
         bindings: set[int] = set()
         origin = self._origin(an, name, chain, bindings, 0)
@@ -617,7 +629,7 @@ def f(target):
         """``torch.Tensor([False]).repeat(n).bool().to(device)``: a one-value constant repeated (and
         cast) on the host, then moved: ``torch.full((n,), value, dtype=..., device=...)`` makes it there."""
         move = self._move(an, node, func.attr)
-        if move is None or move[0] is None:
+        if move is None or move[0] is None or _to_cpu(node, move[0]) or not an.accelerator:
             return
         inner: ast.expr = func.value
         repeated = False
@@ -750,3 +762,17 @@ def f(target):
         elif data.device_literal is not None:
             call = ctx.with_keyword(call, "device", ctx.expr(f'"{data.device_literal}"'))
         return call.with_changes(lpar=move.lpar, rpar=move.rpar)
+
+
+def _to_cpu(node: ast.Call, device: Any) -> bool:
+    """Does the move name the host itself (``.to("cpu")``, ``.to(torch.device("cpu"))``)?"""
+    how, where = device
+    if how == "literal":
+        return False  # .cuda()
+    value = node.args[where] if how == "arg" else next((k.value for k in node.keywords if k.arg == where), None)
+    if isinstance(value, ast.Call) and value.args and not value.keywords:
+        func = value.func
+        if (isinstance(func, ast.Attribute) and func.attr == "device") or (isinstance(func, ast.Name)
+                                                                            and func.id == "device"):
+            value = value.args[0]
+    return isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value.split(":")[0] == "cpu"

@@ -222,6 +222,7 @@ while it is not (the branch then skips the multiplications). This rule is about 
     example = """
 import torch
 
+model.to(device)
 for epoch in range(update_epochs):
     loss.backward()
     total_norm = torch.norm(torch.stack([p.grad.norm() for p in params]))
@@ -251,7 +252,12 @@ Silent for metadata (`.shape`, `.dtype`, `.ndim`, `.dim()`, `.numel()`, `.is_cud
 `.requires_grad`, `len()`), for values already converted to Python numbers (`.item()`, `float()`,
 `.cpu().numpy()`), for NumPy arrays, and for host control flow (see above). A branch that skips
 expensive work most of the time can be cheaper than computing both sides for `torch.where`:
-measure. On CPU-only code the sync costs nothing: disable the rule there (`--extend-ignore PYF301`).
+measure. On CPU-only code the sync costs nothing: the rule reports only where the code may run on
+a GPU: `[tool.pyfast] target = "gpu"` (or `--pyfast-target gpu`) says so for every file,
+`target = "cpu"` silences it, and the default `"auto"` takes a module to be GPU code when it
+mentions CUDA or MPS (`torch.cuda`, `.cuda()`, `backends.mps`) or works with a device it is given
+(a name, attribute or parameter `device`, `dev`, `*_device`). A CPU-only module that still names a
+`device` gets the finding: set `target = "cpu"`.
 """
 
     bad = (
@@ -272,6 +278,7 @@ def clip_grads(params, max_norm):
 
 def step(self):
     clip_grads(self.params, 0.5)
+    self.model.to(self.device)  # GPU code: the model lives on a device it is given
 """,
             expect=((8, "PYF301"),),
             fixed="""\
@@ -290,6 +297,7 @@ def clip_grads(params, max_norm):
 
 def step(self):
     clip_grads(self.params, 0.5)
+    self.model.to(self.device)  # GPU code: the model lives on a device it is given
 """,
         ),
         Example(
@@ -298,7 +306,7 @@ def step(self):
 import torch
 
 
-def rollout(policy, obs: torch.Tensor, dones: torch.Tensor, steps: int):
+def rollout(policy, obs: torch.Tensor, dones: torch.Tensor, steps: int, device: str = "cuda"):
     finished = 0
     for t in range(steps):
         act: torch.Tensor = policy(obs)
@@ -317,6 +325,22 @@ def rollout(policy, obs: torch.Tensor, dones: torch.Tensor, steps: int):
         ),
     )
     good = (
+        Example(
+            note="CPU-only code (no CUDA, MPS or device anywhere in the module, target auto): no sync to save",
+            code="""\
+import torch
+
+
+def rollout(policy, obs: torch.Tensor, steps: int):
+    for t in range(steps):
+        act = policy(obs)
+        norm = act.norm()
+        if norm > 1.0:
+            act = act / norm
+        obs = obs + act
+    return obs
+""",
+        ),
         Example(
             note="metadata, converted values, NumPy arrays, and cold code",
             code="""\
@@ -408,6 +432,8 @@ class Runner:
 
     def check(self, node: ast.AST, an: Analysis) -> Iterator[Finding]:
         test = node.test  # type: ignore[attr-defined]
+        if not an.accelerator:
+            return  # CPU code (target = "cpu", or nothing in the module says GPU): no sync to save
         culprit = tensor_truth(an, test)
         if culprit is None:
             return
