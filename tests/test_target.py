@@ -28,7 +28,8 @@ def step(obs, act: torch.Tensor):
     return mask, ids, act
 """
 #: the same, in a module written for a device it is given
-DEVICE_MODULE = CPU_MODULE.replace("def step(obs, act: torch.Tensor):", "def step(obs, act: torch.Tensor, device):").replace(
+DEVICE_MODULE = CPU_MODULE.replace(
+    "def step(obs, act: torch.Tensor):", "def step(obs, act: torch.Tensor, device):").replace(
     '.to("cuda:0")', ".to(device)")
 
 
