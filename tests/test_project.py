@@ -520,3 +520,31 @@ def test_methods_of_objects_kept_in_a_list(tmp_path: Path) -> None:
     })
     [display] = [f for f in lint(root / "ctrl.py") if f.code == "PYF201"]
     assert "in `compute()`, called in a loop (run.py:6)" in display.message
+
+
+def test_a_callback_made_in_set_up_code_is_not_set_up(tmp_path: Path) -> None:
+    """``make_agent()`` (set-up) builds a closure that the planner calls every iteration: what the
+    closure calls is not set-up code, though its only caller sits inside a set-up function."""
+    root = make(tmp_path / "proj", {
+        "model.py": """\
+            import numpy as np
+
+
+            class Model:
+                def rollout_cost(self, plans):
+                    total = np.zeros(0)
+                    for p in plans:
+                        total = np.concatenate((total, p))
+                    return total
+            """,
+        "agent.py": """\
+            from model import Model
+
+
+            def make_agent(model: Model):
+                def objective(plans):
+                    return model.rollout_cost(plans)
+                return objective
+            """,
+    })
+    assert [f.code for f in at(lint(root / "model.py"), 8)] == ["PYF203"]

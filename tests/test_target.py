@@ -78,3 +78,23 @@ def test_the_front_ends_read_target_from_pyproject_and_flake8_options(tmp_path: 
                            cwd=root, capture_output=True, text=True, check=False, env=env)
     assert "torch.zeros(4, dtype=torch.int64)" in fixer.stdout
     assert "torch.zeros(4, device=device)" not in fixer.stdout
+
+
+def test_device_moves_in_set_up_code_are_not_reported() -> None:
+    """PYF205's gain is per call: constructors and a script's start run once. A function no known
+    hot code calls is not "once": its callers may be out of sight."""
+    source = textwrap.dedent("""\
+        import torch
+
+        device = torch.device("cuda")
+        buf = torch.zeros(100, 4).to(device)
+
+
+        class Agent:
+            def __init__(self):
+                self.alpha = torch.zeros(1).to(device)
+
+            def update_parameters(self, batch):
+                return torch.zeros(4).to(device)
+        """)
+    assert codes(source, "auto") == [(12, "PYF205")]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from flake8_pyfast.analysis import alias
 from flake8_pyfast.analysis import knowledge as K
 from flake8_pyfast.analysis.astutil import COMPREHENSIONS, in_first_iter
-from flake8_pyfast.analysis.heat import compute_heat, node_heat
+from flake8_pyfast.analysis.heat import compute_heat, node_heat, runs_once
 from flake8_pyfast.analysis.infer import KindInference
 from flake8_pyfast.analysis.kinds import CLIENT_KIND
 from flake8_pyfast.analysis.project import ModuleHeat, module_heat
@@ -329,6 +329,10 @@ class Analysis(KindInference):
     def heat(self, node: ast.AST) -> str | None:
         """Why ``node`` runs many times (a phrase for messages), or ``None`` for cold code."""
         return node_heat(self, node)
+
+    def runs_once(self, node: ast.AST) -> bool:
+        """Set-up code: import-time code outside loops, class bodies, set-up functions."""
+        return runs_once(self, node)
 
     def in_no_grad(self, node: ast.AST) -> bool:
         info = self.info(node)

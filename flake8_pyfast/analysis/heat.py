@@ -184,3 +184,19 @@ def node_heat(an: Analysis, node: ast.AST) -> str | None:
         if comp is not None:
             return f"in a comprehension (line {comp.node.lineno})"  # type: ignore[attr-defined]
     return fscope.hot_reason
+
+
+def runs_once(an: Analysis, node: ast.AST) -> bool:
+    """Does ``node`` run once per run, as far as the analysis can tell? Import-time code outside
+    loops, class bodies, and functions that are set-up (named cold, or only set-up code calls them).
+    Code in an ordinary function that no known hot code calls is *not* "once": its callers may be
+    out of sight (another package, a callback), so per-call rules may still report there."""
+    if node_heat(an, node) is not None:
+        return False
+    s = an.scope_of(node)
+    while s.kind in ("comprehension", "lambda") and s.parent is not None:
+        s = s.parent
+    if s.kind in ("module", "class"):
+        return True
+    return s.hot_reason is None and (s.setup or compile_patterns(an.settings.cold_functions).match(s.name)
+                                     is not None)

@@ -34,7 +34,7 @@ from typing import Any
 from flake8_pyfast.analysis.heat import compile_patterns
 
 #: bump when the facts' shape changes: old cache entries are then ignored
-FACTS_VERSION = 8
+FACTS_VERSION = 9
 #: bump when the shape of a project's stored summary changes
 SUMMARY_VERSION = 3
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -119,44 +119,51 @@ class _FunctionFacts:
             table[name].append(cls)
 
     def _walk(self, body: Sequence[ast.AST], loop: bool = False) -> None:
-        # (node, inside a loop, under a periodic ``if n % k == 0:``)
-        stack: list[tuple[ast.AST, bool, bool]] = [(n, loop, False) for n in reversed(body)]
+        # (node, inside a loop, under a periodic ``if n % k == 0:``, inside a nested def/lambda)
+        stack: list[tuple[ast.AST, bool, bool, bool]] = [(n, loop, False, False) for n in reversed(body)]
         push = stack.append
         while stack:
-            node, loop, periodic = stack.pop()
+            node, loop, periodic, nested = stack.pop()
             if isinstance(node, _SKIP):
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     _add_import(self.imports, node)
                 continue
             if isinstance(node, ast.Call):
+                before = len(self.calls)
                 self._call(node, loop, periodic)
+                if nested:  # runs when the nested function is called, not when this one runs
+                    for call in self.calls[before:]:
+                        call.append(True)
             elif isinstance(node, ast.For | ast.AsyncFor):
                 for n in node.orelse:
-                    push((n, loop, periodic))
+                    push((n, loop, periodic, nested))
                 for n in node.body:
-                    push((n, True, periodic))
-                push((node.iter, loop, periodic))
+                    push((n, True, periodic, nested))
+                push((node.iter, loop, periodic, nested))
                 continue
             elif isinstance(node, ast.While):
                 for n in node.orelse:
-                    push((n, loop, periodic))
+                    push((n, loop, periodic, nested))
                 for n in node.body:
-                    push((n, True, periodic))
-                push((node.test, True, periodic))
+                    push((n, True, periodic, nested))
+                push((node.test, True, periodic, nested))
                 continue
             elif isinstance(node, _COMPS):
                 loop = True
             elif isinstance(node, ast.If):
                 every = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mod) for n in ast.walk(node.test))
                 for n in node.orelse:
-                    push((n, loop, periodic))
+                    push((n, loop, periodic, nested))
                 for n in node.body:
-                    push((n, loop, periodic or every))
-                push((node.test, loop, periodic))
+                    push((n, loop, periodic or every, nested))
+                push((node.test, loop, periodic, nested))
                 continue
             elif isinstance(node, _FUNCS):
                 for n in node.body:  # a nested function runs when called, not where defined
-                    push((n, False, False))
+                    push((n, False, False, True))
+                continue
+            elif isinstance(node, ast.Lambda):
+                push((node.body, False, False, True))
                 continue
             elif isinstance(node, ast.Assign):
                 for t in node.targets:
@@ -164,7 +171,7 @@ class _FunctionFacts:
             elif isinstance(node, ast.AnnAssign):
                 self._assign(node.target, node.value, node.annotation)
             for child in ast.iter_child_nodes(node):
-                push((child, loop, periodic))
+                push((child, loop, periodic, nested))
 
     def _assign(self, target: ast.expr, value: ast.expr | None, annotation: ast.expr | None = None) -> None:
         cls = _dotted(annotation) if annotation is not None else None
@@ -452,6 +459,8 @@ class ProjectIndex:
     _suffix: dict[str, str | None] = field(default_factory=dict)
     _heat: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, Hot]] = field(default_factory=dict)
     _edges: list[tuple[str, list[str], int, bool]] | None = None
+    #: functions called from inside a nested function or lambda (a callback: when it runs is unknown)
+    _from_nested: set[str] = field(default_factory=set)
     _subclasses: dict[str, list[str]] = field(default_factory=dict)
     _torch: dict[str, bool] = field(default_factory=dict)
     _per_module: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, ModuleHeat]] = field(
@@ -679,6 +688,8 @@ class ProjectIndex:
                     if targets:
                         edges.append((caller, targets, call[3], bool(call[4])))
                         self._pass_arguments(modname, targets, call[5], param_classes)
+                        if len(call) > 6:
+                            self._from_nested.update(targets)
             for call in mod.facts["module_calls"]:  # import-time code: a script's loop
                 if call[4] is None or call[0] == "p":
                     continue
@@ -686,6 +697,8 @@ class ProjectIndex:
                 if targets:
                     edges.append((f"module:{modname}", targets, call[3], bool(call[4])))
                     self._pass_arguments(modname, targets, call[5], param_classes)
+                    if len(call) > 6:
+                        self._from_nested.update(targets)
         for caller, _cls_key, call in deferred:  # ``def update(self, storage): storage.batches()``
             targets = []
             for k in param_classes.get((caller, call[1]), ()):
@@ -693,6 +706,8 @@ class ProjectIndex:
                 targets.extend(([m] if m else []) + self._overrides(k, call[2]))
             if targets:
                 edges.append((caller, targets, call[3], bool(call[4])))
+                if len(call) > 6:
+                    self._from_nested.update(targets)
         self._edges = edges
         return edges
 
@@ -762,7 +777,7 @@ class ProjectIndex:
         while changed:
             changed = False
             for fkey, by in callers.items():
-                if fkey in setup or fkey in hot or named_cold(fkey):
+                if fkey in setup or fkey in hot or named_cold(fkey) or fkey in self._from_nested:
                     continue
                 if all(not c.startswith("module:") and c not in hot and (named_cold(c) or c in setup) for c in by):
                     setup.add(fkey)

@@ -114,16 +114,18 @@ device the CPU, {speedup:device}.
     example = """
 import torch
 
-obs_t = torch.FloatTensor(obs).to(device)
-mask = torch.zeros(n_envs).to(device)
-idx = torch.arange(n).float()
+for step in range(num_steps):
+    obs_t = torch.FloatTensor(obs).to(device)
+    mask = torch.zeros(n_envs).to(device)
+    idx = torch.arange(n).float()
 """
     use_instead = """
 import torch
 
-obs_t = torch.tensor(obs, dtype=torch.float32, device=device)
-mask = torch.zeros(n_envs, device=device)
-idx = torch.arange(n, dtype=torch.float32)
+for step in range(num_steps):
+    obs_t = torch.tensor(obs, dtype=torch.float32, device=device)
+    mask = torch.zeros(n_envs, device=device)
+    idx = torch.arange(n, dtype=torch.float32)
 """
     fix_safety = """
 Moving `device=` into a deterministic factory is **safe**: the values are the same. It is
@@ -159,14 +161,16 @@ attribute or parameter `device`, `dev`, `*_device`), which is where a GPU can be
 import torch
 
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-mask = torch.zeros(8).to(device)  # episode mask
+for episode in range(1000):
+    mask = torch.zeros(8).to(device)  # episode mask
 """,
-            expect=((4, "PYF205"),),
+            expect=((5, "PYF205"),),
             fixed="""\
 import torch
 
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-mask = torch.zeros(8, device=device)  # episode mask
+for episode in range(1000):
+    mask = torch.zeros(8, device=device)  # episode mask
 """,
             run=None,
         ),
@@ -199,15 +203,21 @@ def act(self, obs):
             code="""\
 import torch
 
-idx = torch.arange(10).float()
-noise = torch.randn(3).cuda()
+
+def step(self):
+    idx = torch.arange(10).float()
+    noise = torch.randn(3).cuda()
+    return idx, noise
 """,
-            expect=((3, "PYF205"), (4, "PYF205")),
+            expect=((5, "PYF205"), (6, "PYF205")),
             fixed="""\
 import torch
 
-idx = torch.arange(10, dtype=torch.float32)
-noise = torch.randn(3, device="cuda")
+
+def step(self):
+    idx = torch.arange(10, dtype=torch.float32)
+    noise = torch.randn(3, device="cuda")
+    return idx, noise
 """,
             unsafe=True,
         ),
@@ -217,16 +227,18 @@ noise = torch.randn(3, device="cuda")
 import torch
 
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-returns = torch.tensor([3, 1, 2]).float()
-weights = torch.tensor([0.5, 0.25]).to(device, torch.float64)
+for update in range(1000):
+    returns = torch.tensor([3, 1, 2]).float()
+    weights = torch.tensor([0.5, 0.25]).to(device, torch.float64)
 """,
-            expect=((4, "PYF205"), (5, "PYF205")),
+            expect=((5, "PYF201"), (5, "PYF205"), (6, "PYF201"), (6, "PYF205")),  # and a constant rebuilt
             fixed="""\
 import torch
 
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-returns = torch.tensor([3, 1, 2], dtype=torch.float32)
-weights = torch.tensor([0.5, 0.25], dtype=torch.float64, device=device)
+for update in range(1000):
+    returns = torch.tensor([3, 1, 2], dtype=torch.float32)
+    weights = torch.tensor([0.5, 0.25], dtype=torch.float64, device=device)
 """,
             unsafe=True,
         ),
@@ -241,6 +253,10 @@ def init_hidden(x, n):
     if x.is_cuda:
         h = h.cuda()
     return h
+
+
+def forward(self, x):
+    return init_hidden(x, 1)
 """,
             expect=((5, "PYF205"),),
             fixed="""\
@@ -250,6 +266,10 @@ import torch
 def init_hidden(x, n):
     h = torch.zeros(n, 64, device=x.device)
     return h
+
+
+def forward(self, x):
+    return init_hidden(x, 1)
 """,
             unsafe=True,
         ),
@@ -262,8 +282,12 @@ import torch
 def never_done(obs):
     done = torch.Tensor([False]).repeat(len(obs)).bool().to(obs.device)
     return done[:, None]
+
+
+def step(self, obs):
+    return never_done(obs)
 """,
-            expect=((5, "PYF205"),),
+            expect=((5, "PYF201"), (5, "PYF205")),  # the constant is rebuilt every call, too
         ),
         Example(
             note="created, reshaped, then moved in later statements (no automatic fix)",
@@ -401,6 +425,8 @@ def f(target):
         fix = self._fix_for(an, factory_call, factory, device, dtype, dtype_name, node)
         what = ", ".join(w for w, v in (("device=", device), ("dtype=", dtype)) if v is not None)
         heat = an.heat(node)
+        if heat is None and an.runs_once(node):
+            return  # the gain is per call: set-up code and a script's start are not worth it
         where = f" {heat}" if heat else ""
         shown = ast.unparse(factory_call.func)
         if dtype is None:
@@ -612,6 +638,8 @@ def f(target):
             if id(load) not in chain and any(id(b) in bindings for b in an.bindings_of(load)):
                 return  # the host tensor is used elsewhere too: creating it on the device changes that use
         heat = an.heat(node)
+        if heat is None and an.runs_once(node):
+            return  # the gain is per call: set-up code and a script's start are not worth it
         where = f" {heat}" if heat else ""
         shown = ast.unparse(origin.func)
         if factory in K.TORCH_LEGACY_CONSTRUCTORS:
@@ -654,6 +682,8 @@ def f(target):
         if not (isinstance(value, ast.Constant) and isinstance(value.value, bool | int | float)):
             return
         heat = an.heat(node)
+        if heat is None and an.runs_once(node):
+            return  # the gain is per call: set-up code and a script's start are not worth it
         where = f" {heat}" if heat else ""
         yield self.report(
             inner,
