@@ -161,11 +161,54 @@ PAIRS = (
          "grads = [torch.randn(s) for s in shapes]\nclip_coef = torch.tensor(1.5)",
          "if clip_coef < 1:\n    for g in grads:\n        g.mul_(clip_coef)",
          "c = torch.clamp(clip_coef, max=1.0)\nfor g in grads:\n    g.mul_(c)"),
+    # -- PYF302: torch.distributions built with argument validation on (a 64-64 MLP policy's output) --
+    Pair("PYF302", "normal_act", "Normal(mu, std) + sample + log_prob, 7-d action, batch 1 (acting, no_grad)",
+         "from torch.distributions import Normal\nmu = torch.randn(1, 7)\nstd = torch.rand(1, 7) + 0.1",
+         "with torch.no_grad():\n    d = Normal(mu, std)\n    a = d.sample()\n    d.log_prob(a).sum(-1)",
+         "with torch.no_grad():\n    d = Normal(mu, std, validate_args=False)\n    a = d.sample()\n"
+         "    d.log_prob(a).sum(-1)"),
+    Pair("PYF302", "normal_batch", "Normal(mu, std) + log_prob + entropy, 7-d action, minibatch of 64 (with grad)",
+         "from torch.distributions import Normal\nmu = torch.randn(64, 7, requires_grad=True)\n"
+         "std = (torch.rand(64, 7) + 0.1).requires_grad_()\nact = torch.randn(64, 7)",
+         "d = Normal(mu, std)\nd.log_prob(act).sum(-1)\nd.entropy()",
+         "d = Normal(mu, std, validate_args=False)\nd.log_prob(act).sum(-1)\nd.entropy()"),
+    Pair("PYF302", "categorical_act",
+         "Categorical(logits=...) + sample + log_prob, 6 actions, batch 1 (acting, no_grad)",
+         "from torch.distributions import Categorical\nlogits = torch.randn(1, 6)",
+         "with torch.no_grad():\n    d = Categorical(logits=logits)\n    a = d.sample()\n    d.log_prob(a)",
+         "with torch.no_grad():\n    d = Categorical(logits=logits, validate_args=False)\n    a = d.sample()\n"
+         "    d.log_prob(a)"),
+    Pair("PYF302", "categorical_batch", "Categorical(logits=...) + log_prob + entropy, 6 actions, minibatch of 64 "
+         "(with grad)",
+         "from torch.distributions import Categorical\nlogits = torch.randn(64, 6, requires_grad=True)\n"
+         "act = torch.randint(0, 6, (64,))",
+         "d = Categorical(logits=logits)\nd.log_prob(act)\nd.entropy()",
+         "d = Categorical(logits=logits, validate_args=False)\nd.log_prob(act)\nd.entropy()"),
+    # -- PYF303: an acting forward outside no_grad (a 64-64 MLP policy, 28-d observation, 7-d action) --
+    Pair("PYF303", "no_grad", "64-64 MLP policy forward for one observation, output to NumPy: under torch.no_grad()",
+         "net = torch.nn.Sequential(torch.nn.Linear(28, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64), "
+         "torch.nn.Tanh(), torch.nn.Linear(64, 7))\nobs = torch.randn(1, 28)",
+         "net(obs).detach().numpy()",
+         "with torch.no_grad():\n    net(obs).numpy()"),
+    Pair("PYF303", "inference_mode", "64-64 MLP policy forward for one observation, output to NumPy: under "
+         "torch.inference_mode()",
+         "net = torch.nn.Sequential(torch.nn.Linear(28, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64), "
+         "torch.nn.Tanh(), torch.nn.Linear(64, 7))\nobs = torch.randn(1, 28)",
+         "net(obs).detach().numpy()",
+         "with torch.inference_mode():\n    net(obs).numpy()"),
     # -- PYF401/402: minibatches -----------------------------------------------------------------
     Pair("PYF401", "split", "2048 samples of 8, minibatches of 64, with indexing",
          "n = 2048\nobs = torch.randn(n, 8)",
          "for idx in BatchSampler(SubsetRandomSampler(range(n)), 64, drop_last=False):\n    obs[idx]",
          "for idx in torch.randperm(n).split(64):\n    obs[idx]"),
+    Pair("PYF401", "split_numpy", "2048 samples of 8 in a NumPy array, minibatches of 64, with indexing",
+         "n = 2048\nobs = rng.random((n, 8))",
+         "for idx in BatchSampler(SubsetRandomSampler(range(n)), 64, drop_last=False):\n    obs[np.asarray(idx)]",
+         "for idx in [b.numpy() for b in torch.randperm(n).split(64)]:\n    obs[idx]"),
+    Pair("PYF401", "split_numpy_tensor_indices", "the same, indexed with the tensor indices",
+         "n = 2048\nobs = rng.random((n, 8))",
+         "for idx in BatchSampler(SubsetRandomSampler(range(n)), 64, drop_last=False):\n    obs[np.asarray(idx)]",
+         "for idx in torch.randperm(n).split(64):\n    obs[np.asarray(idx)]"),
     Pair("PYF402", "index", "2048 samples, 3 tensors, minibatches of 64",
          "n = 2048\nobs, act, ret = torch.randn(n, 8), torch.randn(n, 2), torch.randn(n)",
          "for o, a, r in DataLoader(TensorDataset(obs, act, ret), batch_size=64, shuffle=True):\n    pass",
