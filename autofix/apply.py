@@ -24,7 +24,8 @@ from flake8_pyfast.rules import all_rules
 
 #: ast class name -> libcst class name, for every node type a finding or an anchor may be on
 CST_TYPE = {"Call": "Call", "Assign": "Assign", "BinOp": "BinaryOperation", "If": "If", "While": "While",
-            "IfExp": "IfExp", "Assert": "Assert", "AugAssign": "AugAssign", "Expr": "Expr"}
+            "IfExp": "IfExp", "Assert": "Assert", "AugAssign": "AugAssign", "Expr": "Expr",
+            "SimpleStatementLine": "SimpleStatementLine"}  # an anchor only: a statement line a fix wraps
 
 #: expressions that never need parentheses to keep their meaning as an operand
 _ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.Imaginary,

@@ -176,6 +176,30 @@ def step(self):
     clip_grads(self.params, 0.5)
     self.model.to(self.device)
 """, ["# sync", "p.grad.mul_(  # scale\n", "clip_coef )"], "clip_coef = torch.clamp(clip_coef, max=1.0)"),
+    ("PYF302", """\
+import torch.distributions as D
+
+
+def act(policy, obs):
+    mu, std = policy( obs )
+    dist = D.Normal(  # policy head
+        mu, std.clamp( min=1e-3 ),  # floor
+    )
+    return dist.sample()
+""", ["D.Normal(  # policy head\n        mu, std.clamp( min=1e-3 ),"], "validate_args=False,  # floor\n    )"),
+    ("PYF303", """\
+import torch as th
+import torch.nn as nn
+
+net = nn.Sequential( nn.Linear( 4, 2 ) )
+for step in range( 100 ):
+    # greedy action
+    a = net(  # Q-values
+        th.as_tensor( obs ),
+    ).argmax( ).item( )  # to the env
+    obs, r, done, info = env.step( a )
+""", ["a = net(  # Q-values\n", "        th.as_tensor( obs ),\n        ).argmax( ).item( )  # to the env\n"],
+     "    # greedy action\n    with th.no_grad():\n        a = net(  # Q-values\n"),
 ]
 
 

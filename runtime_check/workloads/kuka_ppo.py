@@ -23,6 +23,7 @@ import pybullet as p
 import pybullet_data
 import torch
 import torch.nn as nn
+from torch.distributions import Normal
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.sampler import BatchSampler, SubsetRandomSampler
 
@@ -116,13 +117,16 @@ def normal_log_prob(x, mu, std):
     return -((x - mu) ** 2) / (2 * std ** 2) - std.log() - 0.9189385332046727
 
 
-def act(policy, obs, device, rec):
+def act(policy: ActorCritic, obs, device, rec):
     with rec.phase("conversion"):
         obs_t = torch.FloatTensor(obs).to(device)  # PYF205
-    with rec.phase("policy"), torch.no_grad():
-        mu, std, value = policy(obs_t)
-        action = torch.normal(mu, std)
-        logp = normal_log_prob(action, mu, std).sum()
+    with rec.phase("policy"):
+        # minimalRL's and spinningup pg_math's acting step: the policy called outside torch.no_grad()
+        mu, std, value = policy(obs_t)  # PYF303
+        # the acting step of spinningup's and minimalRL's Gaussian PPO: a Normal built every step
+        dist = Normal(mu, std)  # PYF302
+        action = dist.sample()
+        logp = dist.log_prob(action).sum()
     return action.cpu().numpy(), float(logp), float(value)
 
 
