@@ -127,7 +127,7 @@ def act(policy: ActorCritic, obs, device, rec):
         dist = Normal(mu, std)  # PYF302
         action = dist.sample()
         logp = dist.log_prob(action).sum()
-    return action.cpu().numpy(), float(logp), float(value)
+    return action.cpu().numpy(), logp.item(), value.item()
 
 
 def collect(env, policy, cfg, rec):
