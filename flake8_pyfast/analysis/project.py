@@ -846,10 +846,9 @@ class ProjectIndex:
 _INDEXES: dict[Path, ProjectIndex | None] = {}
 
 
-def project_for(path: str | os.PathLike[str], cache: Path | None = None) -> tuple[ProjectIndex, str] | None:
-    """The index of the project holding ``path`` (kept for this process, rebuilt when the linted
-    file changed on disk since), and the file's path relative to the project; ``None`` when the
-    file is not on disk or the project is too big to index."""
+def _locate(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result, tuple[Path, Path, bool], str] | None:
+    """(resolved path, its stat, :func:`find_root`'s answer, path relative to the scanned root), or
+    ``None`` for a path that is not a file on disk."""
     p = Path(path)
     try:
         st = p.stat()
@@ -858,8 +857,18 @@ def project_for(path: str | os.PathLike[str], cache: Path | None = None) -> tupl
     if not p.is_file():
         return None
     p = p.resolve()
-    scan, base, recursive = find_root(p)
-    rel = p.relative_to(scan).as_posix()
+    root = find_root(p)
+    return p, st, root, p.relative_to(root[0]).as_posix()
+
+
+def project_for(path: str | os.PathLike[str], cache: Path | None = None) -> tuple[ProjectIndex, str] | None:
+    """The index of the project holding ``path`` (kept for this process, rebuilt when the linted
+    file changed on disk since), and the file's path relative to the project; ``None`` when the
+    file is not on disk or the project is too big to index."""
+    found = _locate(path)
+    if found is None:
+        return None
+    _p, st, (scan, base, recursive), rel = found
     index = _INDEXES.get(scan)
     if scan not in _INDEXES or (index is not None and index.stats.get(rel) != (st.st_mtime_ns, st.st_size)):
         index = _INDEXES[scan] = ProjectIndex.build(scan, base, recursive,
@@ -943,16 +952,10 @@ def module_heat(path: str | os.PathLike[str], hot_patterns: tuple[str, ...],
     file instead of every module's facts; any change to any file (or to the patterns) makes a new
     key, and the facts, keyed by content, rebuild it. In one process the summary is reused while
     the linted file is unchanged (like the index)."""
-    p = Path(path)
-    try:
-        st = p.stat()
-    except OSError:
+    found = _locate(path)
+    if found is None:
         return None
-    if not p.is_file():
-        return None
-    p = p.resolve()
-    scan, _base, recursive = find_root(p)
-    rel = p.relative_to(scan).as_posix()
+    p, st, (scan, _base, recursive), rel = found
     mem_key = (scan, hot_patterns, cold_patterns)
     summary = _SUMMARIES.get(mem_key)
     if summary is None or summary.stats.get(rel) != (st.st_mtime_ns, st.st_size):
