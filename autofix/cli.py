@@ -25,6 +25,8 @@ from autofix.engine import FixError, SourceError, fix_source
 from autofix.files import FileError, SourceFile, decode, discover, read_source, write_atomic
 from autofix.selection import Selection, SelectionError, check_codes
 from flake8_pyfast import __version__
+from flake8_pyfast.analysis.measured import ProfileError
+from flake8_pyfast.analysis.measured import load as load_profile
 from flake8_pyfast.checker import Settings
 from flake8_pyfast.config import table_for
 from flake8_pyfast.model import Finding
@@ -40,6 +42,10 @@ class Options:
     #: read the hot/cold function keys from the ``[tool.pyfast]`` nearest to each file, as flake8
     #: and the codemods do (off with ``--config`` / ``--isolated``, which name one configuration)
     nearest: bool = False
+    #: ``--profile``: the profile to read (default: the nearest ``.pyfast/profile.json``)
+    profile: Path | None = None
+    #: ``--min-share``: fix only findings whose lines took at least this share of the profiled run
+    min_share: float | None = None
 
 
 @dataclass
@@ -64,7 +70,8 @@ def process(path: str, options: Options, src: SourceFile | None = None) -> FileR
         if options.nearest and path != "-":
             settings = table_for(path).heat.settings()
         outcome = fix_source(src.text, options.selection, unsafe=options.unsafe, settings=settings, path=rel,
-                             file=None if path == "-" else path)
+                             file=None if path == "-" else path, profile=options.profile,
+                             min_share=options.min_share)
     except (FileError, SourceError, FixError, ConfigError) as exc:
         report.error = str(exc)
         return report
@@ -129,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = ap.add_mutually_exclusive_group()
     cfg.add_argument("--config", type=Path, metavar="PATH", help="a pyproject.toml to read [tool.pyfast] from")
     cfg.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    prof = ap.add_argument_group("profile (a `pyfast-check profile` run)")
+    prof.add_argument("--profile", type=Path, metavar="PATH",
+                      help="read measured kinds, heat and costs from this profile (default: the nearest "
+                      ".pyfast/profile.json, unless [tool.pyfast] profile = false)")
+    prof.add_argument("--min-share", type=_share, metavar="SHARE",
+                      help="fix only findings whose lines took at least this share of the profiled run "
+                      "(e.g. 0.01); findings in files the profile does not cover are left alone")
     ap.add_argument("--show-fixes", action="store_true", help="list each fix applied (or that would be)")
     ap.add_argument("--statistics", action="store_true", help="count findings and fixes per code")
     ap.add_argument("--exit-zero", action="store_true", help="exit 0 even if findings are left (errors still 2)")
@@ -143,6 +157,16 @@ def _codes(text: str) -> tuple[str, ...]:
         return check_codes(text.split(","), "--select/--ignore")
     except SelectionError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1 (a share of the run, 0.01 = 1%)")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -199,7 +223,15 @@ def _main(argv: Sequence[str] | None) -> int:
         mode="diff" if args.diff else "check" if args.check else "write",
         root=str(config.root),
         nearest=not args.isolated and args.config is None,
+        profile=args.profile,
+        min_share=args.min_share,
     )
+    if args.profile is not None:
+        try:
+            load_profile(args.profile)
+        except ProfileError as exc:
+            print(f"pyfast-fix: error: {exc}", file=err)
+            return 2
     if paths == ["-"]:
         return _stdin(args, options, out, err)
     if "-" in paths:

@@ -19,12 +19,14 @@ import ast
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from autofix.apply import apply_fixes
 from autofix.chunks import Statements
 from autofix.errors import FixError, SourceError
 from autofix.imports import drop_unused_imports
 from autofix.selection import Selection, noqa_filter
+from flake8_pyfast.analysis.measured import FileMeasure, measure_for
 from flake8_pyfast.checker import DEFAULT_SETTINGS, Settings, lint_tree
 from flake8_pyfast.model import Finding
 from flake8_pyfast.rules import all_rules
@@ -47,17 +49,26 @@ class FixOutcome:
 
 
 def lint(source: str, selection: Selection, settings: Settings = DEFAULT_SETTINGS,
-         path: str | None = None, tree: ast.Module | None = None, file: str | None = None) -> list[Finding]:
+         path: str | None = None, tree: ast.Module | None = None, file: str | None = None,
+         measure: FileMeasure | None = None) -> list[Finding]:
     """Findings of the selected rules, ``# noqa`` applied. Raises :class:`SourceError`.
 
     ``path`` names the file for messages and per-file selection; ``file``, its location on disk,
-    lets heat follow calls across the file's project."""
+    lets heat follow calls across the file's project; ``measure``, a profiled run's measurements of
+    exactly this source (see :func:`measure_of`)."""
     if tree is None:
         tree = _parse(source, path)
     codes = set(selection.codes(path))
     rules = [r for r in all_rules() if r.code in codes]
     lines = source.splitlines(keepends=True)
-    return noqa_filter(lint_tree(tree, lines, settings, rules, file), lines)
+    return noqa_filter(lint_tree(tree, lines, settings, rules, file, measure=measure), lines)
+
+
+def measure_of(source: str, settings: Settings, file: str | None, profile: Path | None = None) -> FileMeasure | None:
+    """What the profile (``profile``, or the nearest ``.pyfast/profile.json``) measured in ``source``."""
+    if file is None or not settings.profile:
+        return None
+    return measure_for(file, source, profile)
 
 
 def _syntax_message(exc: Exception) -> str:
@@ -73,24 +84,39 @@ def wanted(finding: Finding, unsafe: bool) -> bool:
 
 def fix_source(source: str, selection: Selection | None = None, *, unsafe: bool = False,
                settings: Settings = DEFAULT_SETTINGS, path: str | None = None,
-               file: str | None = None) -> FixOutcome:
+               file: str | None = None, profile: Path | None = None,
+               min_share: float | None = None) -> FixOutcome:
     """Fix ``source``. Raises :class:`SourceError` for unparsable input, :class:`FixError` when a
-    fix would break the code (then nothing is returned, so nothing can be written)."""
+    fix would break the code (then nothing is returned, so nothing can be written).
+
+    With a profile of this source (``profile``, or the nearest ``.pyfast/profile.json``), its
+    findings are the measured ones (observed kinds, measured heat); ``min_share`` then fixes only
+    those whose lines took at least that share of the profiled run. A measure holds for the profiled
+    text only, so fixing is one pass, checked against a plain lint of the same text."""
     selection = selection or Selection()
     current = source
     applied: list[Finding] = []
     tree = original_tree = _parse(current, path)
-    findings = lint(current, selection, settings, path, tree, file)
-    for _ in range(MAX_PASSES):
-        todo = [f for f in findings if wanted(f, unsafe)]
+    measure = measure_of(current, settings, file, profile)
+    findings = lint(current, selection, settings, path, tree, file, measure)
+    baseline = findings if measure is None else lint(current, selection, settings, path, tree, file)
+    for _ in range(MAX_PASSES if measure is None else 1):
+        todo = [f for f in findings if wanted(f, unsafe) and (
+            min_share is None or (f.share is not None and f.share >= min_share))]
         if not todo:
             break
         new, done = apply_fixes(current, Statements(tree), todo)
         if not done or new == current:
             break
-        tree, after = _verify(new, findings, done, selection, settings, path, file)
+        tree, after = _verify(new, baseline, done, selection, settings, path, file)
         applied.extend(done)
+        if measure is not None:
+            # what the profile showed stays reported: the plain lint of the fixed text cannot see it
+            kept = {(f.code, f.line) for f in after}
+            after += [f for f in findings if f not in done and (f.code, f.line) not in kept]
+            after.sort(key=Finding.sort_key)
         current, findings = new, after
+        baseline = after
     if applied and not (path or "").endswith("__init__.py"):
         pruned = drop_unused_imports(original_tree, current, tree)
         if pruned != current:
@@ -114,7 +140,7 @@ def _verify(new: str, before: Sequence[Finding], done: Sequence[Finding], select
         tree = _parse(new, path)
     except SourceError as exc:
         raise FixError(f"the fixed code does not parse ({exc}); fixes: {_where(done)}") from exc
-    after = lint(new, selection, settings, path, tree, file)
+    after = lint(new, selection, settings, path, tree, file, None)
     expected = Counter(f.code for f in before)
     expected.subtract(f.code for f in done)
     got = Counter(f.code for f in after)

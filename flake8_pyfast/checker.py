@@ -8,8 +8,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Literal
 
 from flake8_pyfast.analysis.core import Analysis
+from flake8_pyfast.analysis.measured import FileMeasure, Position, measure_for
 from flake8_pyfast.analysis.settings import DEFAULT_SETTINGS, Settings
 from flake8_pyfast.model import Finding
 from flake8_pyfast.rule import Rule
@@ -32,6 +34,7 @@ def lint_tree(
     settings: Settings = DEFAULT_SETTINGS,
     rules: Iterable[Rule] | None = None,
     path: str | None = None,
+    measure: FileMeasure | Literal["auto"] | None = "auto",
 ) -> list[Finding]:
     """Findings of ``rules`` (default: all) in ``tree``, sorted, with character columns.
 
@@ -40,30 +43,79 @@ def lint_tree(
 
     ``lines`` (the source lines, as flake8 hands them over) make the relevance check cheap and turn
     the ``ast``'s UTF-8 byte columns into character columns; without them, columns stay in bytes.
+
+    ``measure``: what a profiled run measured in this file ("auto": the nearest
+    ``.pyfast/profile.json`` when ``settings.profile`` allows and ``path`` is given). Measured kinds and
+    heat refine the analysis, and each message ends with the share of the run its lines took.
     """
     if lines is not None and not is_relevant("".join(lines)):
         return []
     active = tuple(all_rules() if rules is None else rules)
     if not active:
         return []
+    if measure == "auto":
+        measure = (measure_for(path, None if lines is None else "".join(lines))
+                   if path is not None and settings.profile else None)
+    an = _analysis(tree, settings, active, path, measure, collect=False)
+    return _finish(_run(an, active), active, lines, measure)
+
+
+def collect_sites(tree: ast.Module, settings: Settings = DEFAULT_SETTINGS,
+                  path: str | None = None) -> tuple[list[Finding], list[Position]]:
+    """What a profiled run should watch in ``tree``: the places every rule would report if all code
+    were hot (their lines' evaluation counts decide heat), and the expressions a rule asked the kind
+    of and got no answer (their values at run time may answer). Byte columns, unsorted sites."""
+    active = tuple(all_rules())
+    an = _analysis(tree, settings, active, path, None, collect=True)
+    try:
+        found = _run(an, active, release=False)
+        sites = list(dict.fromkeys(an.unknown_sites))
+    finally:
+        an.release()
+    return _apply_supersedes(found, active), sites
+
+
+def _analysis(tree: ast.Module, settings: Settings, active: Sequence[Rule], path: str | None,
+              measure: FileMeasure | None, collect: bool) -> Analysis:
     interest = frozenset(t for rule in active for t in rule.node_types)
-    an = Analysis(tree, settings, interest, path)
+    return Analysis(tree, settings, interest, path, measure=measure, collect=collect)
+
+
+def _run(an: Analysis, active: Sequence[Rule], release: bool = True) -> list[Finding]:
     found: list[Finding] = []
     try:
         for rule in active:
             for node_type in rule.node_types:
                 for node in an.collected[node_type]:
+                    seen = len(an.observed)
                     try:
-                        found.extend(rule.check(node, an))
+                        new = list(rule.check(node, an))
                     except RecursionError:
                         continue  # an expression too deep to reason about: no finding there, go on
+                    if new and len(an.observed) != seen:
+                        new = [replace(f, kind_source="observed") for f in new]
+                    found.extend(new)
     finally:
-        an.release()  # findings hold no nodes; let the tree be freed by reference counting
+        if release:
+            an.release()  # findings hold no nodes; let the tree be freed by reference counting
+    return found
+
+
+def _finish(found: list[Finding], active: Sequence[Rule], lines: Sequence[str] | None,
+            measure: FileMeasure | None) -> list[Finding]:
     found = _apply_supersedes(found, active)
+    if measure is not None:
+        found = [_with_cost(f, measure) for f in found]
     if lines is not None:
         found = [_char_columns(f, lines) for f in found]
     found.sort(key=Finding.sort_key)
     return found
+
+
+def _with_cost(f: Finding, measure: FileMeasure) -> Finding:
+    seconds = measure.seconds(f.line, f.end_line)
+    share = seconds / measure.wall_seconds if measure.wall_seconds > 0 else 0.0
+    return replace(f, message=f"{f.message} ({measure.cost(f.line, f.end_line)})", seconds=seconds, share=share)
 
 
 def lint_source(
@@ -124,4 +176,4 @@ def _char_columns(f: Finding, lines: Sequence[str]) -> Finding:
             fix = replace(fix, anchors=anchors)
     if col == f.col and end == f.end_col and fix is f.fix:
         return f
-    return Finding(f.code, f.message, f.line, col, f.end_line, end, f.node_type, fix)
+    return replace(f, col=col, end_col=end, fix=fix)

@@ -8,6 +8,8 @@ module (no libcst here: the flake8 path stays light), so the same key means the 
     extend-hot-functions = ["rollout_*"]  # added to them (to the defaults, or to hot-functions)
     cold-functions = ["__init__"]         # replaces the default set-up function names
     extend-cold-functions = ["warmup"]    # added to them
+    target = "cpu"                        # where the code runs: "cpu", "gpu" or "auto" (default)
+    profile = false                       # ignore .pyfast/profile.json (default: use it)
 
 flake8's own options (``--pyfast-hot-functions`` ..., on the command line or in flake8's config)
 win over the table key by key; the table wins over the defaults. ``select``, ``ignore``,
@@ -39,7 +41,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 HEAT_KEYS = ("hot-functions", "extend-hot-functions", "cold-functions", "extend-cold-functions")
 FIX_KEYS = ("select", "ignore", "unsafe-fixes", "exclude", "per-file-ignores")
-KNOWN_KEYS = FIX_KEYS + HEAT_KEYS + ("target",)
+KNOWN_KEYS = FIX_KEYS + HEAT_KEYS + ("target", "profile")
 
 
 class ConfigError(ValueError):
@@ -55,6 +57,7 @@ class HeatOptions:
     cold_functions: tuple[str, ...] | None = None
     extend_cold_functions: tuple[str, ...] | None = None
     target: str | None = None  # "cpu" | "gpu" | "auto"
+    profile: bool | None = None  # read .pyfast/profile.json (default: yes)
 
     def overridden_by(self, other: HeatOptions) -> HeatOptions:
         """These options, with every value that ``other`` gives taking precedence."""
@@ -69,6 +72,7 @@ class HeatOptions:
             hot_functions=_unique(hot + (self.extend_hot_functions or ())),
             cold_functions=_unique(cold + (self.extend_cold_functions or ())),
             target=self.target or DEFAULT_SETTINGS.target,
+            profile=DEFAULT_SETTINGS.profile if self.profile is None else self.profile,
         )
 
 
@@ -149,7 +153,8 @@ def load_table(path: Path | None, warn: bool = True) -> PyfastTable:
         for note in notes:
             print(f"pyfast: {note}", file=sys.stderr)
     heat = HeatOptions(**{key.replace("-", "_"): value for key, value in got.items()},
-                       target=check_target(table["target"], f"{where} target") if "target" in table else None)
+                       target=check_target(table["target"], f"{where} target") if "target" in table else None,
+                       profile=check_bool(table["profile"], f"{where} profile") if "profile" in table else None)
     return PyfastTable(path=path, data=table, heat=heat, warnings=tuple(notes))
 
 
@@ -158,6 +163,13 @@ def check_target(value: Any, where: str) -> str:
     if value not in TARGETS:
         raise ConfigError(f"{where} must be one of {', '.join(repr(t) for t in TARGETS)}, not {value!r}")
     return str(value)
+
+
+def check_bool(value: Any, where: str) -> bool:
+    """``true`` or ``false``; anything else is a :class:`ConfigError`."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, not {value!r}")
+    return value
 
 
 def strings(value: Any, where: str) -> tuple[str, ...]:

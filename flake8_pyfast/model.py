@@ -65,6 +65,13 @@ class Finding:
     #: the ast class name of the node (``"Call"``, ``"Assign"``, ...); the fixer matches it
     node_type: str
     fix: Fix | None = None
+    #: "observed" when the finding exists because a profiled run showed what a value held
+    #: (``.pyfast/profile.json``), "static" otherwise
+    kind_source: str = "static"
+    #: the wall seconds a profiled run spent on the finding's lines, and their share of the run
+    #: (``None``: no profile for this file)
+    seconds: float | None = None
+    share: float | None = None
 
     @property
     def fixable(self) -> bool:

@@ -14,6 +14,7 @@ from flake8_pyfast.analysis.astutil import COMPREHENSIONS, in_first_iter
 from flake8_pyfast.analysis.heat import compute_heat, node_heat, runs_once
 from flake8_pyfast.analysis.infer import KindInference
 from flake8_pyfast.analysis.kinds import CLIENT_KIND
+from flake8_pyfast.analysis.measured import FileMeasure, Position
 from flake8_pyfast.analysis.project import ModuleHeat, module_heat
 from flake8_pyfast.analysis.scopes import Binding, ClassInfo, Scope, ScopeBuilder, StmtInfo, release
 from flake8_pyfast.analysis.settings import Settings
@@ -46,9 +47,18 @@ class Analysis(KindInference):
     """
 
     def __init__(self, tree: ast.Module, settings: Settings,
-                 interest: frozenset[type[ast.AST]] = frozenset(), path: str | None = None) -> None:
+                 interest: frozenset[type[ast.AST]] = frozenset(), path: str | None = None,
+                 measure: FileMeasure | None = None, collect: bool = False) -> None:
         self.tree = tree
         self.settings = settings
+        #: what a profiled run measured in this file (kinds, heat, cost), when it matches the source
+        self.measure = measure
+        #: collecting what to observe in a profiled run: all code counts as hot, and the positions of
+        #: expressions a rule asked the kind of and got no answer are kept in ``unknown_sites``
+        self.collect = collect
+        self.unknown_sites: list[Position] = []
+        #: ids of nodes whose kind came from the profile (``kind_source`` of a finding)
+        self.observed: set[int] = set()
         #: the file's path, when known: heat then follows calls across the file's project
         self.path = path
         self.project: ModuleHeat | None = project_heat(path, settings) if path else None

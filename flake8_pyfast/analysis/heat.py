@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from flake8_pyfast.analysis.measured import HOT_COUNT
 from flake8_pyfast.analysis.scopes import Scope
 
 if TYPE_CHECKING:
@@ -160,7 +161,23 @@ def _propagate(an: Analysis, edges: list[tuple[Scope, ast.Call, Scope]]) -> None
             break
 
 
+def measured_count(an: Analysis, node: ast.AST) -> int | None:
+    """How many times the profiled run evaluated the instrumented code on ``node``'s line (``None``:
+    no profile, or nothing there was instrumented, or the run never got there)."""
+    m = an.measure
+    line = getattr(node, "lineno", None)
+    if m is None or line is None:
+        return None
+    n = m.count_on_line(line)
+    return n if n else None
+
+
 def node_heat(an: Analysis, node: ast.AST) -> str | None:
+    if an.collect:
+        return "in the profiled program"
+    n = measured_count(an, node)
+    if n is not None:
+        return f"ran {n:,} times in the profiled run" if n >= HOT_COUNT else None
     scope = an.scope_of(node)
     stmt = an.stmt_of(node)
     comp: Scope | None = None
@@ -191,6 +208,11 @@ def runs_once(an: Analysis, node: ast.AST) -> bool:
     loops, class bodies, and functions that are set-up (named cold, or only set-up code calls them).
     Code in an ordinary function that no known hot code calls is *not* "once": its callers may be
     out of sight (another package, a callback), so per-call rules may still report there."""
+    if an.collect:
+        return False
+    n = measured_count(an, node)
+    if n is not None:
+        return n < HOT_COUNT
     if node_heat(an, node) is not None:
         return False
     s = an.scope_of(node)

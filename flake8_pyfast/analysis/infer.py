@@ -47,8 +47,10 @@ from flake8_pyfast.analysis.kinds import (
     promote_array_scalar,
     promote_arrays,
 )
+from flake8_pyfast.analysis.measured import position
 
 if TYPE_CHECKING:
+    from flake8_pyfast.analysis.measured import FileMeasure, Position
     from flake8_pyfast.analysis.project import ModuleHeat
     from flake8_pyfast.analysis.scopes import Binding, ClassInfo, Scope, Tables
 
@@ -74,6 +76,10 @@ class KindInference(CallKinds):
         collected: dict[type[ast.AST], list[ast.AST]]
         tables: Tables
         project: ModuleHeat | None
+        measure: FileMeasure | None
+        collect: bool
+        unknown_sites: list[Position]
+        observed: set[int]
 
     def _forget_kinds(self) -> None:
         """Start (or drop) the kind caches."""
@@ -106,6 +112,7 @@ class KindInference(CallKinds):
             return self._assume.get(key, BOTTOM)
         if len(self._busy) > MAX_DEPTH:
             return UNKNOWN  # a pathologically deep expression: say nothing rather than recurse on
+        top = not self._busy  # asked by a rule, not while working out another kind
         self._busy.add(key)
         outer_hits = self._hits
         self._hits = set()
@@ -132,12 +139,29 @@ class KindInference(CallKinds):
         finally:
             self._busy.discard(key)
             self._hits = outer_hits
+        if not k.known and k.base != BOTTOM.base:
+            k = self._unknown(node, k, top)
         if inner_hits:
             # depends on an assumption still being solved: remember it only while nothing changes
             outer_hits |= inner_hits
             self._tentative[key] = (self._generation, k, frozenset(inner_hits))
         elif k.base != BOTTOM.base:
             self._kind_cache[key] = k
+        return k
+
+    def _unknown(self, node: ast.AST, k: Kind, top: bool) -> Kind:
+        """``node``'s kind when the static look found none: what a profiled run saw it hold, if
+        anything. While collecting what to observe, a rule's question without an answer is kept."""
+        if self.measure is not None:
+            seen = self.measure.kind_at(node)
+            if seen is not None:
+                self.observed.add(id(node))
+                return seen
+        if self.collect and top and isinstance(node, ast.expr) and not isinstance(
+                getattr(node, "ctx", None), ast.Store | ast.Del) and not isinstance(node, ast.Starred):
+            pos = position(node)
+            if pos is not None:
+                self.unknown_sites.append(pos)
         return k
 
     def binding_kind(self, b: Binding) -> Kind:

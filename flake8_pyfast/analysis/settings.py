@@ -16,6 +16,8 @@ class Settings:
     #: where the code runs: "cpu", "gpu", or "auto" (a module that mentions CUDA/MPS or is written
     #: for a device it is given may run on an accelerator); decides GPU-only findings
     target: str = "auto"
+    #: read ``.pyfast/profile.json`` (a ``pyfast-check profile`` run) when there is one
+    profile: bool = True
 
 
 TARGETS = ("auto", "cpu", "gpu")
