@@ -211,3 +211,22 @@ def test_prepare_watches_finding_places_and_unanswered_kinds(tmp_path):
     assert _site(HELPER, "np.clip(d, 0.0, 1.0)", 10) in got  # a place PYF101 reports
     found, unknown = collect_sites(__import__("ast").parse(HELPER))
     assert _site(HELPER, "a[0]", 5) in unknown and {f.line for f in found} >= {10}
+
+
+def test_compare_fixes_a_copy_and_times_both(tmp_path):
+    from runtime_check.profile import compare
+
+    main = "import numpy as np\nfrom helper import speed\nprint(sum(speed(float(i)) for i in range(2000)))\n"
+    v_site = _site(HELPER, "v2", 14)
+    _profile(tmp_path, {"helper.py": HELPER, "main.py": main},
+             {"helper.py": [(v_site, 2000, [{"type": "float"}])]}, {"helper.py": {14: 0.5}}, wall=1.0)
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("*.py")}
+    found = join.analyse(tmp_path, [tmp_path / "helper.py"])
+    got = compare.compare(tmp_path, "script", str(tmp_path / "main.py"), [], found, 1.0, rounds=2, unsafe=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("*.py")} == before  # the user's files untouched
+    assert got.fixes == {"PYF101": 2} and got.same_output  # `speed` (observed kind) and `step` and got.exit_codes == (0, 0)
+    assert len(got.original_seconds) == len(got.fixed_seconds) == 2
+    assert got.estimated_speedup == pytest.approx(1.0 / (1.0 - 0.5 * (1 - 1 / 4.8)))
+    assert got.measured_speedup > 0
+    with pytest.raises(compare.CompareError, match="inside the folder"):
+        compare.compare(tmp_path, "script", "/elsewhere/main.py", [], found, 1.0, rounds=1)

@@ -207,15 +207,20 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def estimated_saving(f: Finding) -> float | None:
-    """Seconds the fix would save: the seconds on the finding's lines times ``1 - 1/factor``, with
-    the factor its message quotes (from the rule's committed benchmark); ``None`` when it quotes none
-    (a gain that needs a GPU, or none measured)."""
+def factor(f: Finding) -> float | None:
+    """The speed factor the finding's message quotes (from the rule's committed benchmark, for this
+    shape of the pattern); ``None`` when it quotes none (a gain that needs a GPU, or none measured)."""
     m = _FACTOR.search(f.message)
-    if m is None or f.seconds is None:
+    return float(m.group(1)) if m is not None else None
+
+
+def estimated_saving(f: Finding) -> float | None:
+    """Seconds the fix would save: the seconds on the finding's lines times ``1 - 1/factor``. An
+    upper bound of sorts: the line may do more than the pattern (``None``: no factor quoted)."""
+    x = factor(f)
+    if x is None or f.seconds is None:
         return None
-    factor = float(m.group(1))
-    return f.seconds * (1 - 1 / factor) if factor > 1 else 0.0
+    return f.seconds * (1 - 1 / x) if x > 1 else 0.0
 
 
 def analyse(root: Path, files: Iterable[Path | str], profile: Path | None = None) -> list[dict[str, Any]]:
@@ -245,7 +250,7 @@ def analyse(root: Path, files: Iterable[Path | str], profile: Path | None = None
             out.append({
                 "code": f.code, "path": rel, "line": f.line, "col": f.col + 1, "end_line": f.end_line,
                 "message": f.message, "seconds": round(f.seconds or 0.0, 6), "share": round(f.share or 0.0, 6),
-                "estimated_saving_seconds": None if saving is None else round(saving, 6),
+                "factor": factor(f), "estimated_saving_seconds": None if saving is None else round(saving, 6),
                 "kind_source": f.kind_source, "fixable": f.fix is not None,
                 "fix_safe": bool(f.fix is not None and f.fix.safe),
             })
