@@ -224,7 +224,8 @@ def test_compare_fixes_a_copy_and_times_both(tmp_path):
     found = join.analyse(tmp_path, [tmp_path / "helper.py"])
     got = compare.compare(tmp_path, "script", str(tmp_path / "main.py"), [], found, 1.0, rounds=2, unsafe=True)
     assert {p.name: p.read_bytes() for p in tmp_path.glob("*.py")} == before  # the user's files untouched
-    assert got.fixes == {"PYF101": 2} and got.same_output  # `speed` (observed kind) and `step` and got.exit_codes == (0, 0)
+    # `speed` (its argument's kind observed) and `step` (static)
+    assert got.fixes == {"PYF101": 2} and got.same_output and got.exit_codes == (0, 0)
     assert len(got.original_seconds) == len(got.fixed_seconds) == 2
     assert got.estimated_speedup == pytest.approx(1.0 / (1.0 - 0.5 * (1 - 1 / 4.8)))
     assert got.measured_speedup > 0
