@@ -132,12 +132,17 @@ for step in range(num_steps):
     obs, reward, done, info = env.step(action)
 """
     fix_safety = """
-When the forward and everything done with its output sit in one simple statement, and the module
-imports torch, the fix wraps that statement in `with torch.no_grad():`. It is **unsafe**: the
+When the forward's call sits in one simple statement (an assignment, an expression or a `return`)
+and the module imports torch, the fix wraps that statement in `with torch.no_grad():`. When the
+outputs go on to later statements (a distribution built from them, a sample, `.item()`), only the
+forward's statement is wrapped: what is computed from outputs that do not require grad records
+nothing, and other tensors in the later statements keep their graph. It is **unsafe**: the
 rule follows the output only inside its function; a helper whose result a caller in another module
 feeds to a loss would lose its gradient, and a network whose forward changes state with grad
-enabled (rare) would behave differently. Otherwise there is no automatic fix: wrap the acting step
-by hand (`torch.inference_mode()` is faster still, but its tensors cannot be used in autograd later).
+enabled (rare) would behave differently. In an `else`/`finally` block, in a compound statement's
+header, or without a plain `import torch`, there is no automatic fix: wrap the acting step by hand
+(`torch.inference_mode()` measured no faster than `no_grad` here, and its tensors cannot be used in
+autograd later).
 """
     when_wrong = """
 Silent when the output (or anything computed from it) may reach a loss: returned while still a
@@ -201,7 +206,8 @@ def run(env, steps: int):
             unsafe=True,
         ),
         Example(
-            note="probabilities from a method of the network, sampled and logged as numbers: no automatic fix",
+            note="probabilities from a method of the network, sampled and logged as numbers over two statements: "
+                 "the fix wraps the forward's statement only",
             code="""\
 import torch
 import torch.nn as nn
@@ -233,6 +239,103 @@ def main(env):
     collect(env, model, [], 128)
 """,
             expect=((19, "PYF303"), (20, "PYF302")),
+            fixed="""\
+import torch
+import torch.nn as nn
+from torch.distributions import Categorical
+
+
+class ActorCritic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(4, 64)
+        self.head = nn.Linear(64, 2)
+
+    def pi(self, x):
+        return torch.softmax(self.head(torch.relu(self.body(x))), dim=-1)
+
+
+def collect(env, model: ActorCritic, memory, horizon: int):
+    s = env.reset()
+    for t in range(horizon):
+        with torch.no_grad():
+            prob = model.pi(torch.from_numpy(s).float())
+        a = Categorical(prob, validate_args=False).sample().item()
+        s_next, r, done, info = env.step(a)
+        memory.append((s, a, r, prob[a].item()))
+        s = s_next
+
+
+def main(env):
+    model = ActorCritic()
+    collect(env, model, [], 128)
+""",
+            unsafe=True,
+        ),
+        Example(
+            note="a Gaussian acting step: mean, std and value feed a distribution, a sample and two numbers "
+                 "over several statements; only the forward's statement is wrapped",
+            code="""\
+import torch
+import torch.nn as nn
+from torch.distributions import Normal
+
+
+class Policy(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int):
+        super().__init__()
+        self.mu = nn.Linear(obs_dim, act_dim)
+        self.v = nn.Linear(obs_dim, 1)
+        self.log_std = nn.Parameter(torch.zeros(act_dim))
+
+    def forward(self, x):
+        return self.mu(x), self.log_std.exp(), self.v(x).squeeze(-1)
+
+
+def rollout(env, policy: Policy, steps: int):
+    obs = env.reset()
+    logps, values = [], []
+    for _ in range(steps):
+        mu, std, value = policy(torch.as_tensor(obs, dtype=torch.float32))
+        dist = Normal(mu, std, validate_args=False)
+        action = dist.sample()
+        logps.append(dist.log_prob(action).sum().item())
+        values.append(value.item())
+        obs, reward, done, info = env.step(action.numpy())
+    return logps, values
+""",
+            expect=((21, "PYF303"),),
+            fixed="""\
+import torch
+import torch.nn as nn
+from torch.distributions import Normal
+
+
+class Policy(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int):
+        super().__init__()
+        self.mu = nn.Linear(obs_dim, act_dim)
+        self.v = nn.Linear(obs_dim, 1)
+        self.log_std = nn.Parameter(torch.zeros(act_dim))
+
+    def forward(self, x):
+        return self.mu(x), self.log_std.exp(), self.v(x).squeeze(-1)
+
+
+def rollout(env, policy: Policy, steps: int):
+    obs = env.reset()
+    logps, values = [], []
+    for _ in range(steps):
+        with torch.no_grad():
+            mu, std, value = policy(torch.as_tensor(obs, dtype=torch.float32))
+        dist = Normal(mu, std, validate_args=False)
+        action = dist.sample()
+        logps.append(dist.log_prob(action).sum().item())
+        values.append(value.item())
+        obs, reward, done, info = env.step(action.numpy())
+    return logps, values
+""",
+            unsafe=True,
         ),
         Example(
             note="an attribute network recognised by its optimizer; the action detached and copied to NumPy",
@@ -433,6 +536,40 @@ def rollout(env, model_fn, steps: int):
         p = act(torch.as_tensor(obs)).numpy()
         b = planner.plan(obs).item()
         obs, r, done, info = env.step(a)
+""",
+        ),
+        Example(
+            note="the acting step over several statements, but the log-probability is returned as a tensor "
+                 "(a later loss may use it): silent",
+            code="""\
+import torch
+import torch.nn as nn
+from torch.distributions import Normal
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mu = nn.Linear(6, 2)
+        self.v = nn.Linear(6, 1)
+        self.log_std = nn.Parameter(torch.zeros(2))
+
+    def forward(self, x):
+        return self.mu(x), self.log_std.exp(), self.v(x)
+
+
+def act(policy: Policy, obs):
+    mu, std, value = policy(torch.as_tensor(obs, dtype=torch.float32))
+    dist = Normal(mu, std, validate_args=False)
+    action = dist.sample()
+    return action.numpy(), dist.log_prob(action).sum(), value.item()
+
+
+def rollout(env, policy: Policy, steps: int):
+    obs = env.reset()
+    for _ in range(steps):
+        action, logp, value = act(policy, obs)
+        obs, reward, done, info = env.step(action)
 """,
         ),
         Example(
@@ -815,8 +952,15 @@ class Agent:
     # -- fix -----------------------------------------------------------------------------------
     def _fix(self, an: Analysis, call: ast.Call, flow: _Flow) -> Fix | None:
         stmt = an.stmt_of(call)
-        if flow.stmts != {id(stmt)} or not isinstance(stmt, ast.Assign | ast.Expr | ast.Return):
+        if not isinstance(stmt, ast.Assign | ast.Expr | ast.Return):
             return None
+        if flow.stmts != {id(stmt)} and not isinstance(stmt, ast.Assign):
+            return None
+        # When the outputs go on to later statements (a distribution built from them, sampled,
+        # converted), wrapping the forward's statement alone is enough: operations on tensors that
+        # do not require grad record nothing. The later statements stay outside the block, so any
+        # other tensor they touch keeps its graph; ``flow`` proved that every use of the outputs
+        # ends in a graph-free value.
         parent = an.parent(stmt)
         body = getattr(parent, "body", None)
         if not isinstance(body, list) or stmt not in body:
