@@ -1,8 +1,10 @@
 """Proof on third-party code: real RL packages, unmodified, against their pyfast-fixed copies.
 
 panda-gym 3.0.7 (PyBullet robot environments) and stable-baselines3 2.9.2 (a PPO training loop
-on a panda-gym environment) come from the package index through corpus.py's cache. Four copies
-of both packages are made side by side:
+on a panda-gym environment) come from the package index through corpus.py's cache;
+``pybullet_envs`` (PyBullet's own locomotion environments) is copied from the installed
+``pybullet`` wheel, every file checked against the wheel's RECORD hashes first. Four copies
+of the packages are made side by side:
 
 * ``original``  - the downloaded source, unmodified;
 * ``original2`` - a second unmodified copy: the A/A control (same code, another folder);
@@ -19,7 +21,12 @@ environment). Workloads:
   ends; records observations, rewards, terminations and truncations;
 * ``stable-baselines3``: PPO (MultiInputPolicy, one torch thread) on PandaReachDense-v3 for
   ``--steps`` environment steps; records the rollouts' observations and rewards, every logged
-  training loss and the final network parameters.
+  training loss and the final network parameters;
+* ``pybullet-envs``: the Hopper, Walker2D, HalfCheetah and Ant locomotion environments, classes
+  instantiated directly (no ``gym.make``, no wrappers: the old-API ``gym`` 0.26 is needed only for
+  ``gym.Env`` and its spaces), seeded once, ``--steps`` steps each, resetting when done; records
+  observations, rewards and done flags. Their robots read joint and link states and apply
+  per-joint torques in Python every step, so Python is a large share of a step.
 
 Only the stepping / ``learn()`` loop is timed (imports and construction are not). Every trace is
 compared with the first ``original`` run: bit-identical, else within runtime_check's tolerance
@@ -59,15 +66,23 @@ from corpus import BENCH_ENV, CorpusUnavailable, corpus  # noqa: E402
 
 #: import name -> the pinned distribution corpus.py downloads
 SPECS = {"panda_gym": "panda-gym==3.0.7", "stable_baselines3": "stable-baselines3==2.9.2"}
+#: import name -> the installed distribution whose copy of it is used (checked against its RECORD)
+INSTALLED = {"pybullet_envs": "pybullet"}
 #: the packages each workload imports: each is copied, and fixed, in every variant
-IMPORTS = {"panda-gym": ("panda_gym",), "stable-baselines3": ("panda_gym", "stable_baselines3")}
+IMPORTS = {"panda-gym": ("panda_gym",), "stable-baselines3": ("panda_gym", "stable_baselines3"),
+           "pybullet-envs": ("pybullet_envs",)}
 #: third-party modules each workload needs installed (not copied: they are not under test)
-NEEDS = {"panda-gym": ("gymnasium", "pybullet", "scipy"), "stable-baselines3": ("gymnasium", "pybullet", "torch")}
+NEEDS = {"panda-gym": ("gymnasium", "pybullet", "scipy"), "stable-baselines3": ("gymnasium", "pybullet", "torch"),
+         "pybullet-envs": ("gym", "pybullet", "pybullet_envs")}
 VARIANTS = ("original", "original2", "fixed", "hand")
 ENV_IDS = ("PandaReach-v3", "PandaPush-v3", "PandaPickAndPlaceJoints-v3")
 PPO_ENV = "PandaReachDense-v3"
 PPO_N_STEPS = 256
-DEFAULT_STEPS = {"panda-gym": 500, "stable-baselines3": 1024}
+#: pybullet_envs.gym_locomotion_envs classes; Hopper and Walker2D fall (done) every 11-15 random steps
+LOCOMOTION_ENVS = ("HopperBulletEnv", "Walker2DBulletEnv", "HalfCheetahBulletEnv", "AntBulletEnv")
+#: top-level modules pybullet_envs imports from its own folder (it puts that folder on sys.path)
+LOCOMOTION_MODULES = ("pybullet_envs", "pybullet_envs.gym_locomotion_envs", "robot_locomotors", "robot_bases")
+DEFAULT_STEPS = {"panda-gym": 500, "stable-baselines3": 1024, "pybullet-envs": 500}
 SEED = 0
 
 
@@ -115,6 +130,47 @@ HAND_FIXES: tuple[HandFix, ...] = (
         "buf_obs holds numeric arrays (no object arrays, no nested containers), which follows "
         "from the observation space built at run time, not from the source.",
     ),
+    HandFix(
+        "pybullet_envs", "env_bases.py",
+        "      self.physicsClientId = self._p._client\n",
+        "      self.physicsClientId = self._p._client\n"
+        "      for _name in ('stepSimulation', 'getBasePositionAndOrientation', 'getLinkState', 'getJointState',\n"
+        "                    'getBaseVelocity', 'getContactPoints', 'setJointMotorControl2'):\n"
+        "        setattr(self._p, _name, getattr(self._p, _name))\n",
+        "the same BulletClient.__getattr__ cost as in panda-gym, larger here: ~26 (Hopper) to ~47 (Ant) "
+        "client calls per env step, each a getattr on the pybullet module, inspect.isbuiltin and a new "
+        "functools.partial. Binding the per-step functions once per client is equivalent only because "
+        "nothing rebinds pybullet's functions or the client id later (disconnect, which resets the id, "
+        "is left dynamic), which the linter cannot see: the class lives in another package.",
+    ),
+    HandFix(
+        "pybullet_envs", "robot_locomotors.py",
+        "    parts_xyz = np.array([p.pose().xyz() for p in self.parts.values()]).flatten()\n",
+        "    parts_xyz = np.array([p._p.getBasePositionAndOrientation(p.bodies[p.bodyIndex])[0]\n"
+        "                          if p.bodyPartIndex == -1\n"
+        "                          else p._p.getLinkState(p.bodies[p.bodyIndex], p.bodyPartIndex)[0]\n"
+        "                          for p in self.parts.values()]).flatten()\n",
+        "PYF202's finding at robot_bases.py:281 (np.array of a getter's tuple) seen from its caller: "
+        "every body part's position goes through four methods and two classes (pose().xyz() -> "
+        "current_position() -> get_pose() -> state_fields_of_pose_of()), builds a 7-float array to "
+        "slice 3 off it, then one array of those arrays: 13 (Hopper) to 24 (Ant) parts per step. "
+        "Reading the getter's position tuple directly gives the same float64 values. Not automatic: "
+        "it inlines methods of another module's classes, equivalent only while no subclass overrides "
+        "them; PYF202's own fix (a preallocated row) would keep the call chain and most of the cost.",
+    ),
+    HandFix(
+        "pybullet_envs", "robot_locomotors.py",
+        "    for n, j in enumerate(self.ordered_joints):\n"
+        "      j.set_motor_torque(self.power * j.power_coef * float(min(max(a[n], -1), +1)))\n",
+        "    for n, j in enumerate(self.ordered_joints):\n"
+        "      j._p.setJointMotorControl2(bodyIndex=j.bodies[j.bodyIndex], jointIndex=j.jointIndex,\n"
+        "                                 controlMode=pybullet.TORQUE_CONTROL,\n"
+        "                                 force=self.power * j.power_coef * float(min(max(a[n], -1), +1)))\n",
+        "after pyfast-fix's PYF101 fix on this line (np.clip of one action component -> min(max())): "
+        "the torque still goes through two Joint methods (set_motor_torque -> set_torque) per joint "
+        "per step; the same pybullet call made here. Not automatic: it inlines another module's "
+        "class methods, equivalent only while no subclass overrides them.",
+    ),
 )
 
 
@@ -133,6 +189,38 @@ def make_copies(sources: dict[str, Path], root: Path) -> dict[str, Path]:
             shutil.copytree(src, d / name, ignore=shutil.ignore_patterns("__pycache__"))
         dirs[variant] = d
     return dirs
+
+
+def installed_source(package: str) -> Path:
+    """The folder of an installed package, once every ``.py`` file in it has been checked against its
+    distribution's RECORD: same hash, and no file the wheel did not ship (the copies must be the
+    released code, unmodified)."""
+    import base64
+    import hashlib
+    from importlib import metadata
+
+    dist_name = INSTALLED[package]
+    try:
+        dist = metadata.distribution(dist_name)
+    except metadata.PackageNotFoundError:
+        raise BenchError(f"{package}: the {dist_name} distribution is not installed") from None
+    folder = Path(str(dist.locate_file(package))).resolve()
+    recorded = set()
+    for file in dist.files or ():
+        if file.parts[0] != package or file.hash is None:
+            continue
+        path = Path(str(dist.locate_file(file))).resolve()
+        recorded.add(path)
+        data = path.read_bytes() if path.is_file() else b""
+        digest = base64.urlsafe_b64encode(hashlib.new(file.hash.mode, data).digest()).rstrip(b"=").decode()
+        if digest != file.hash.value:
+            raise BenchError(f"{path}: missing or different from {dist_name} {dist.version}'s RECORD "
+                             "(modified after installation?); reinstall the wheel")
+    extra = sorted(p for p in folder.rglob("*.py") if p.resolve() not in recorded)
+    if not recorded or extra:
+        raise BenchError(f"{folder}: " + (f"{extra[0]} is not part of {dist_name} {dist.version}'s RECORD"
+                                          if extra else f"no files recorded for it in {dist_name}'s RECORD"))
+    return folder
 
 
 def apply_fixer(target: Path) -> dict[str, Any]:
@@ -239,9 +327,11 @@ def summarise(times: dict[str, list[float]], steps: int, equal: dict[str, dict[s
 
 def _check_origin(modules: Sequence[str], root: Path) -> dict[str, str]:
     """The imported packages must be the copies under ``root``, not an installed one."""
+    import importlib
+
     files = {}
     for name in modules:
-        module = __import__(name)
+        module = importlib.import_module(name)
         file = Path(module.__file__ or "").resolve()
         if root.resolve() not in file.parents:
             raise BenchError(f"{name} was imported from {file}, not from the copy under {root} "
@@ -346,7 +436,58 @@ def child_ppo(root: Path, steps: int, seed: int) -> tuple[dict[str, Any], float,
     return trace, elapsed, total, files
 
 
-CHILDREN = {"panda-gym": child_envs, "stable-baselines3": child_ppo}
+def _old_gym_registry() -> None:
+    """pybullet_envs' ``__init__`` registers its ids through ``registry.env_specs`` (gym < 0.22);
+    gym 0.26's registry is a plain dict. Give it that attribute (the harness's shim: the copied
+    source stays unmodified; the ids are registered but never made)."""
+    import gym.envs.registration as registration
+
+    class Registry(dict):  # type: ignore[type-arg]
+        @property
+        def env_specs(self) -> Registry:
+            return self
+
+    if not hasattr(registration.registry, "env_specs"):
+        registration.registry = Registry(registration.registry)
+
+
+def child_locomotion(root: Path, steps: int, seed: int) -> tuple[dict[str, Any], float, int, dict[str, str]]:
+    import time
+    import warnings
+
+    import numpy as np
+
+    warnings.filterwarnings("ignore")  # gym 0.26 on NumPy 2, pkg_resources: once per process, to the log
+    _old_gym_registry()
+    files = _check_origin(LOCOMOTION_MODULES, root)
+    from pybullet_envs import gym_locomotion_envs
+
+    rng = np.random.default_rng(seed)
+    trace: dict[str, Any] = {}
+    elapsed = 0.0
+    for name in LOCOMOTION_ENVS:
+        env = getattr(gym_locomotion_envs, name)()
+        env.seed(seed)
+        actions = rng.uniform(-1.0, 1.0, size=(steps, *env.action_space.shape)).astype(np.float32)
+        obs = env.reset()
+        observations, rewards, dones = [obs], [], []
+        start = time.perf_counter()
+        for action in actions:
+            obs, reward, done, _ = env.step(action)
+            if done:
+                obs = env.reset()
+            observations.append(obs)
+            rewards.append(reward)
+            dones.append(done)
+        elapsed += time.perf_counter() - start
+        env.close()
+        trace[f"{name}/observation"] = np.stack(observations)
+        trace[f"{name}/reward"] = np.asarray(rewards, dtype=np.float64)
+        trace[f"{name}/done"] = np.asarray(dones, dtype=bool)
+    return trace, elapsed, steps * len(LOCOMOTION_ENVS), files
+
+
+CHILDREN = {"panda-gym": child_envs, "stable-baselines3": child_ppo, "pybullet-envs": child_locomotion}
 
 
 class Child:
@@ -431,12 +572,14 @@ def versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": f"{platform.python_implementation()} {platform.python_version()}"}
-    for dist in ("numpy", "torch", "pybullet", "gymnasium", "scipy"):
+    for dist in ("numpy", "torch", "pybullet", "gymnasium", "gym", "scipy"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = "not installed"
     out.update({spec.split("==")[0]: spec.split("==")[1] + " (copied source)" for spec in SPECS.values()})
+    out.update({name: f"from the installed {dist} {out.get(dist, '?')} wheel (copied source, checked against "
+                      "its RECORD)" for name, dist in INSTALLED.items()})
     return out
 
 
@@ -519,13 +662,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"SKIPPED: not installed: {', '.join(missing)} (pip install {' '.join(missing)})")
         return 1 if args.require else 0
-    specs = sorted({SPECS[name] for w in workloads for name in IMPORTS[w]})
+    specs = sorted({SPECS[name] for w in workloads for name in IMPORTS[w] if name in SPECS})
     try:
         found = corpus(tuple(specs))
     except CorpusUnavailable as exc:
         print(f"SKIPPED: the package index cannot be reached and nothing is cached ({exc})")
         return 1 if args.require else 0
     sources = {path.name: path for path in found.values()}
+    try:
+        sources.update({name: installed_source(name) for w in workloads for name in IMPORTS[w] if name in INSTALLED})
+    except BenchError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
     keep = args.keep
     tmp = None if keep else tempfile.TemporaryDirectory(prefix="pyfast-third-party-")
     root = keep if keep else Path(tmp.name)  # type: ignore[union-attr]
@@ -559,24 +707,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         if tmp is not None:
             tmp.cleanup()
     if args.json:
-        from runtime_check.doctor import cpu_model
-
-        record = {
-            "date": datetime.date.today().isoformat(),
-            "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
-            "versions": versions(),
-            "command": "flock /tmp/pyfast-timing.lock python bench/third_party.py "
-                       + " ".join(sys.argv[1:] if argv is None else argv),
-            "seed": SEED, "env_ids": list(ENV_IDS), "ppo_env": PPO_ENV,
-            "tolerance": _tolerance(),
-            "fixes": fixes,
-            "hand_fixes": [{"file": f"{h.package}/{h.path}", "why": h.why} for h in HAND_FIXES],
-            "workloads": results,
-        }
+        try:
+            record = merge_record(args.json, workloads, results, fixes, argv)
+        except BenchError as exc:
+            print(f"FAILED: {exc}", file=sys.stderr)
+            return 1
         args.json.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(args.json, json.dumps(record, indent=1) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def merge_record(path: Path, workloads: Sequence[str], results: dict[str, Any], fixes: dict[str, Any],
+                 argv: Sequence[str] | None) -> dict[str, Any]:
+    """This run's record, keeping the workloads an earlier record at ``path`` holds and this run did
+    not rerun (each workload carries its own date, command, versions and fixes)."""
+    from runtime_check.doctor import cpu_model
+
+    command = "flock /tmp/pyfast-timing.lock python bench/third_party.py " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    today = datetime.date.today().isoformat()
+    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()}
+    earlier: dict[str, Any] = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+            earlier = dict(old["workloads"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise BenchError(f"{path}: cannot keep the earlier results, unreadable record ({exc}); "
+                             "move it away to start a new one") from None
+        for row in earlier.values():  # a record from before per-workload metadata: take its top level
+            for key in ("date", "command", "machine", "versions", "fixes"):
+                row.setdefault(key, old.get(key))
+    kept = {name: row for name, row in earlier.items() if name not in workloads}
+    packages = {name for w in workloads for name in IMPORTS[w]}
+    own_fixes = {
+        "per_rule": dict(sorted(Counter(line.split()[-1] for line in fixes["fixes"]
+                                        if line.split("/")[0] in packages).items())),
+        "per_package": {k: v for k, v in fixes["per_package"].items() if k in packages},
+        "fixes": [line for line in fixes["fixes"] if line.split("/")[0] in packages],
+        "flagged_only_all_packages": fixes["flagged_only"],
+        "errors": fixes["errors"],
+    }
+    new = {w: {"date": today, "command": command, "machine": machine, "versions": versions(),
+               "fixes": own_fixes, **results[w]} for w in workloads}
+    return {
+        "date": today,
+        "machine": machine,
+        "seed": SEED, "env_ids": list(ENV_IDS), "ppo_env": PPO_ENV, "locomotion_envs": list(LOCOMOTION_ENVS),
+        "tolerance": _tolerance(),
+        "hand_fixes": [{"file": f"{h.package}/{h.path}", "why": h.why} for h in HAND_FIXES],
+        "workloads": {**kept, **new},
+    }
 
 
 def _tolerance() -> str:

@@ -6,6 +6,8 @@ No network and no timing: the real packages and the measured numbers are the ben
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +96,83 @@ def test_child_refuses_a_package_imported_from_outside_the_copy(tmp_path: Path) 
                          str(ROOT / "bench"), str(elsewhere), str(copy)],
                         capture_output=True, text=True, check=False, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
+
+
+def _fake_distribution(site: Path) -> Path:
+    """A distribution 'fakedist' whose RECORD lists fakepkg's one file with its hash, as a wheel does."""
+    import base64
+    import hashlib
+
+    pkg = _fake_package(site)
+    data = (pkg / "__init__.py").read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    info = site / "fakedist-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakedist\nVersion: 1.0\n")
+    (info / "RECORD").write_text(f"fakepkg/__init__.py,sha256={digest},{len(data)}\n"
+                                 "fakedist-1.0.dist-info/RECORD,,\n")
+    return pkg
+
+
+def test_installed_source_accepts_the_released_files_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = _fake_distribution(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(tp.INSTALLED, "fakepkg", "fakedist")
+    assert tp.installed_source("fakepkg") == pkg.resolve()
+    (pkg / "extra.py").write_text("x = 1\n")  # a file the wheel did not ship
+    with pytest.raises(tp.BenchError, match=r"extra.py is not part of fakedist 1.0's RECORD"):
+        tp.installed_source("fakepkg")
+    (pkg / "extra.py").unlink()
+    (pkg / "__init__.py").write_text("def step(x):\n    return x + x\n")  # edited after installation
+    with pytest.raises(tp.BenchError, match=r"__init__.py: missing or different from fakedist 1.0's RECORD"):
+        tp.installed_source("fakepkg")
+    monkeypatch.setitem(tp.INSTALLED, "fakepkg", "no-such-dist-here")
+    with pytest.raises(tp.BenchError, match="no-such-dist-here distribution is not installed"):
+        tp.installed_source("fakepkg")
+
+
+def test_json_record_keeps_workloads_this_run_did_not_rerun(tmp_path: Path) -> None:
+    path = tmp_path / "third_party.json"
+    earlier = {"date": "2026-01-02", "command": "old command", "machine": {"cpu": "x"}, "versions": {},
+               "fixes": {"per_rule": {"PYF101": 1}},
+               "workloads": {"panda-gym": {"steps_per_run": 10, "variants": {}},
+                             "pybullet-envs": {"steps_per_run": 5, "variants": {}}}}
+    path.write_text(json.dumps(earlier))
+    fixes = {"per_rule": {"PYF101": 2, "PYF302": 1}, "per_package": {"pybullet_envs": {"PYF101": 2},
+                                                                     "stable_baselines3": {"PYF302": 1}},
+             "fixes": ["pybullet_envs/a.py:3 PYF101", "pybullet_envs/b.py:4 PYF101", "stable_baselines3/c.py:5 PYF302"],
+             "flagged_only": {}, "errors": []}
+    record = tp.merge_record(path, ["pybullet-envs"], {"pybullet-envs": {"steps_per_run": 8, "variants": {}}},
+                             fixes, ["--package", "pybullet-envs"])
+    kept, new = record["workloads"]["panda-gym"], record["workloads"]["pybullet-envs"]
+    assert kept["steps_per_run"] == 10 and kept["date"] == "2026-01-02" and kept["command"] == "old command"
+    assert new["steps_per_run"] == 8 and new["command"].endswith("third_party.py --package pybullet-envs")
+    assert new["fixes"]["per_rule"] == {"PYF101": 2} and new["fixes"]["per_package"] == {"pybullet_envs": {"PYF101": 2}}
+    path.write_text("{not json")
+    with pytest.raises(tp.BenchError, match=r"third_party\.json: cannot keep the earlier results"):
+        tp.merge_record(path, ["pybullet-envs"], {"pybullet-envs": {}}, fixes, [])
+
+
+def test_locomotion_child_steps_the_copy_reproducibly(tmp_path: Path) -> None:
+    """The locomotion workload on a copy of the installed pybullet_envs, 3 steps per env, twice."""
+    if importlib.util.find_spec("gym") is None or importlib.util.find_spec("pybullet_envs") is None:
+        pytest.skip("gym and pybullet (with pybullet_envs) are not installed")
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tp.installed_source("pybullet_envs"), copy / "pybullet_envs",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); from pathlib import Path; import numpy as np;"
+            "import third_party as tp; root = Path(sys.argv[2]);"
+            "a, _, n, files = tp.child_locomotion(root, 3, 0); b, _, _, _ = tp.child_locomotion(root, 3, 0);"
+            "print(json.dumps({'n': n, 'files': files, 'shapes': {k: list(v.shape) for k, v in a.items()},"
+            "'same': all(np.array_equal(a[k], b[k]) for k in a)}))")
+    proc = subprocess.run([sys.executable, "-c", code, str(ROOT / "bench"), str(copy)], capture_output=True,
+                          text=True, check=False, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(copy)},
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["n"] == 3 * len(tp.LOCOMOTION_ENVS) and out["same"]
+    assert all(str(copy.resolve()) in f for f in out["files"].values())
+    assert sorted(out["files"]) == sorted(tp.LOCOMOTION_MODULES)
+    assert out["shapes"]["AntBulletEnv/observation"] == [4, 28] and out["shapes"]["HopperBulletEnv/reward"] == [3]
