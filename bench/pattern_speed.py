@@ -112,6 +112,10 @@ PAIRS = (
          "np.concatenate([np.array(pos), np.array(orn), np.array([s[0] for s in joints])])",
          "obs = buf\nobs[0:3] = pos\nobs[3:7] = orn\nfor i, s in enumerate(joints):\n    obs[7 + i] = s[0]\n"
          "obs.copy()"),
+    Pair("PYF202", "single", "one position tuple (3 floats) used in the step: a new array vs a preallocated row",
+         "pos = (0.1, 0.2, 0.3)\nbuf = np.empty(3)", "np.array(pos)", "buf[:] = pos\nbuf"),
+    Pair("PYF202", "single_copy", "one position tuple (3 floats) returned: a new array vs a row and its copy",
+         "pos = (0.1, 0.2, 0.3)\nbuf = np.empty(3)", "np.array(pos)", "buf[:] = pos\nbuf.copy()"),
     # -- PYF203: an array grown one step at a time ------------------------------------------------
     Pair("PYF203", "grow", "1000 steps of 8 floats: concatenate vs list then np.array",
          "row = rng.random(8)\nn = 1000",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from flake8_pyfast.analysis.alias import RETURNED, STORED, escape_of
+from flake8_pyfast.analysis.astutil import COMPREHENSIONS
 from flake8_pyfast.analysis.knowledge import CONVERTERS
 from flake8_pyfast.model import Example, Finding
 from flake8_pyfast.rule import Rule, Speedup
@@ -30,6 +31,9 @@ class PybulletTupleToArray(Rule):
     equivalence = ("exact",)
     speedups = {  # measured by bench/pattern_speed.py (bench/results/pattern_speed.json)
         "row": Speedup(1.68, 1.58, 1.71),
+        # one tuple on its own: used in the step it gains little; returned (a row and its copy) it loses
+        "single": Speedup(1.23, 1.20, 1.25),
+        "single_copy": Speedup(0.653, 0.633, 0.663),
     }
 
     what = """
@@ -41,14 +45,17 @@ client attributes (`self._p`, `self.physics_client`, ...). Reported anywhere: th
 called every simulation step. Not reported where the new array is kept beyond the step (stored on
 an attribute such as `self.last_pos`, appended, put in a dict that is kept, read again next step):
 that array must be a new object every step. Where it is returned the advice includes the copy
-the caller needs.
+the caller needs, except for one tuple's array on its own, returned: there the row and its copy
+cost more than the new array, so it is not reported.
 """
     why = """
 PyBullet returns nested Python tuples. Converting them allocates a new array, and the usual
 observation code does it for the position, the orientation, the velocities and every joint, then
 concatenates. Writing the values into a row of an array allocated once (and returning a copy)
 measured {speedup:row} for a position, an orientation and seven joint states, the copy included
-(`bench/pattern_speed.py`), so the advice holds for a returned observation too. When PyBullet
+(`bench/pattern_speed.py`), so the advice holds for a returned observation too. One tuple on its
+own gains less: {speedup:single} for a 3-float position used within the step, and a row plus its
+copy, returned, is {speedup:single_copy} (not reported). When PyBullet
 and PyTorch share a loop this is often the largest per-step cost outside the physics itself.
 """
     example = """
@@ -111,7 +118,26 @@ class KukaEnv:
             expect=((6, "PYF202"),),
         ),
         Example(
-            note="a BulletClient object kept in an attribute with another name",
+            note="a BulletClient object kept in an attribute with another name; one tuple used in the step",
+            code="""\
+import numpy as np
+from pybullet_utils import bullet_client
+
+
+class Sim:
+    def __init__(self):
+        self.sim = bullet_client.BulletClient()
+
+    def ee_dist(self, body, goal):
+        ee = np.array(self.sim.getLinkState(body, 6)[0])
+        return float(np.sum((ee - goal) ** 2))
+""",
+            expect=((10, "PYF202"),),
+        ),
+    )
+    good = (
+        Example(
+            note="one tuple's array returned: a preallocated row would need a copy, slower than the new array",
             code="""\
 import numpy as np
 from pybullet_utils import bullet_client
@@ -124,10 +150,7 @@ class Sim:
     def ee_pos(self, body):
         return np.array(self.sim.getLinkState(body, 6)[0])
 """,
-            expect=((10, "PYF202"),),
         ),
-    )
-    good = (
         Example(
             note="the getter's result used as it is, or something that is not a pybullet client",
             code="""\
@@ -174,10 +197,23 @@ class Hopper:
                 escape = escape_of(an, node)
                 if escape == STORED:
                     return  # kept beyond the step (an attribute, a list, next step's `prev`): a new array is needed
+                lone = (q not in _JOINERS and not self._joined(node, an)
+                        and not isinstance(source, (ast.List, ast.Tuple, *COMPREHENSIONS)))
+                if lone and escape == RETURNED:
+                    return  # one tuple returned: a row plus its copy is slower than the new array (single_copy)
                 where = " and return a copy" if escape == RETURNED else ""
+                factor = self.speedups["single" if lone else "row"]
                 yield self.report(
                     node,
                     f"`{describe(q)}()` of a PyBullet getter's tuple (runs every step): "
-                    f"write the values into a preallocated row instead{where} ({self.speedups['row'].claim})",
+                    f"write the values into a preallocated row instead{where} ({factor.claim})",
                 )
                 return
+
+    @staticmethod
+    def _joined(node: ast.Call, an: Analysis) -> bool:
+        """Is ``node`` one of the parts an ``np.concatenate([...])`` (or hstack, ...) joins?"""
+        parent = an.parent(node)
+        if isinstance(parent, ast.List | ast.Tuple):
+            parent = an.parent(parent)
+        return isinstance(parent, ast.Call) and an.qualname(parent.func) in _JOINERS
