@@ -3,6 +3,7 @@
     pyfast-check [--quick] [--rounds N] [--json out.json] [--plot out.png] [--device cuda]
     pyfast-check doctor
     pyfast-check compare path/to/file.py::function [--setup CODE] [--rounds N] [--unsafe-fixes]
+    pyfast-check profile [--duration S] [--json FILE] ... (script.py | -m module) [args...]
 
 Exit codes: 0 done (whatever the verdicts), 1 a variant changes results or the baseline is not
 reproducible, 2 usage errors and failures to run.
@@ -15,16 +16,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from autofix.cli import positive_int
 from flake8_pyfast import __version__
 
 
 def _run_parser() -> argparse.ArgumentParser:
+    from autofix.cli import positive_int  # imports libcst: not on the `profile` path
+
     ap = argparse.ArgumentParser(
         prog="pyfast-check",
         description="Run the built-in PyBullet + PyTorch PPO workload before and after pyfast's fixes, "
                     "rule by rule, and judge every speedup with statistics and an equivalence check. "
-                    "Subcommands: `pyfast-check doctor`, `pyfast-check compare FILE::FUNCTION`.",
+                    "Subcommands: `pyfast-check doctor`, `pyfast-check compare FILE::FUNCTION`, "
+                    "`pyfast-check profile script.py`.",
     )
     ap.add_argument("--quick", action="store_true", help="fewer rounds and shorter epochs (under 3 minutes)")
     ap.add_argument("--rounds", type=positive_int, help="rounds (fresh process pairs) per variant (default 8, quick 4)")
@@ -50,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _doctor(args[1:])
         if args and args[0] == "compare":
             return _compare(args[1:])
+        if args and args[0] == "profile":
+            from runtime_check.profile.runner import main as profile_main
+
+            return profile_main(args[1:])
         return _check(args)
     except KeyboardInterrupt:
         print("pyfast-check: interrupted", file=sys.stderr)
@@ -124,6 +131,8 @@ def _doctor(argv: list[str]) -> int:
 
 
 def _compare(argv: list[str]) -> int:
+    from autofix.cli import positive_int
+
     ap = argparse.ArgumentParser(
         prog="pyfast-check compare",
         description="Fix a file in memory, call FUNCTION from the original and the fixed module on the same "

@@ -1,0 +1,263 @@
+"""A wall-clock sampler that charges time to the innermost line of the user's own code.
+
+Two ways to take samples, both measured in ``bench/profile_overhead.py``:
+
+* ``signal`` (the default): ``setitimer(ITIMER_REAL)`` delivers SIGALRM every interval; the handler
+  runs in the main thread at the next point where the interpreter checks for signals. A C call that
+  holds the interpreter (a physics step, a NumPy ufunc) delays the handler until it returns, while
+  the calling line is still the current one: so the handler charges the *time elapsed since the
+  previous sample* (not a count: signals that arrive during a long call coalesce) to that line, and
+  the part of it beyond one interval is counted as native time -- capped by the CPU time the main
+  thread used beyond one interval, so that time the process waited for a CPU (a loaded machine)
+  is not mistaken for native code.
+* ``thread``: a daemon thread wakes every interval and reads ``sys._current_frames()``.
+
+Other threads are sampled from the same tick through ``sys._current_frames()`` and kept apart from
+the main thread's lines.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import signal
+import sys
+import sysconfig
+import threading
+import time
+from collections.abc import Iterable
+from types import CodeType, FrameType
+from typing import Any
+
+_PROFILER_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# per (path, line) accumulator: [seconds, native_seconds, function]
+LineAcc = dict[tuple[str, int], list[Any]]
+
+
+class UserCode:
+    """Decides whether a file is the user's code: under a root, not a library, not excluded."""
+
+    def __init__(self, roots: Iterable[str], include: Iterable[str] = (), exclude: Iterable[str] = (),
+                 cwd: str | None = None) -> None:
+        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self.roots = [self._dir(r) for r in roots]
+        self.include = [self._dir(r) for r in include]
+        self.exclude = list(exclude)
+        libs = {sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        libs |= {os.path.join(p, "lib") for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}}
+        self.libraries = [self._dir(p) for p in libs if p]
+        self._cache: dict[str, bool] = {}
+
+    @staticmethod
+    def _dir(path: str) -> str:
+        return os.path.join(os.path.realpath(os.path.abspath(path)), "")
+
+    def __call__(self, filename: str) -> bool:
+        hit = self._cache.get(filename)
+        if hit is None:
+            hit = self._cache[filename] = self._decide(filename)
+        return hit
+
+    def _decide(self, filename: str) -> bool:
+        if not filename or filename.startswith("<"):
+            return False
+        path = os.path.realpath(os.path.abspath(filename))
+        if path.startswith(os.path.join(_PROFILER_DIR, "")):
+            return False
+        rel = os.path.relpath(path, self.cwd)
+        for pattern in self.exclude:
+            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(path, pattern):
+                return False
+        if any(path.startswith(d) for d in self.include):
+            return True
+        if not any(path.startswith(d) for d in self.roots):
+            return False
+        parts = path.split(os.sep)
+        if "site-packages" in parts or "dist-packages" in parts:
+            return False
+        # the standard library (and a virtual environment's lib/) unless a root lies inside it
+        return not any(path.startswith(lib) and not any(root.startswith(lib) for root in self.roots)
+                       for lib in self.libraries)
+
+
+class Sampler:
+    """Samples the main thread (and the others) every ``interval`` seconds of wall time."""
+
+    def __init__(self, user: UserCode, interval: float = 0.001, mode: str = "signal",
+                 keep_stacks: bool = True) -> None:
+        if mode not in ("signal", "thread"):
+            raise ValueError(f"unknown sampler mode {mode!r}")
+        self.user = user
+        self.interval = interval
+        self.mode = mode
+        self.keep_stacks = keep_stacks
+        self.lines: LineAcc = {}
+        self.other_seconds = 0.0
+        self.threads: dict[int, list[Any]] = {}  # ident -> [seconds, LineAcc]
+        self.thread_names: dict[int, str] = {}
+        self.stacks: dict[tuple[tuple[str, str, int], ...], float] = {}
+        self.samples = 0
+        self.handler_seconds = 0.0
+        self._user_files: dict[str, bool] = {}  # keyed by co_filename: str hashes are cached, code hashes are not
+        self._main_ident = threading.main_thread().ident
+        self._last = 0.0
+        self._last_cpu = 0.0
+        self._cpu_clock: int | None = None  # the main thread's CPU clock, for the thread mode
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self._previous_handler: Any = None
+        self._previous_switch: float | None = None
+        self._in_handler = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        if self.mode == "thread":
+            try:
+                self._cpu_clock = time.pthread_getcpuclockid(threading.main_thread().ident or 0)
+            except (AttributeError, OSError):  # not on every platform: no cap on native time then
+                self._cpu_clock = None
+        self._last_cpu = self._main_cpu()
+        self._running = True
+        if self.mode == "signal":
+            self._previous_handler = signal.signal(signal.SIGALRM, self._on_signal)
+            # no SA_RESTART: a main thread blocked in join()/queue.get() must wake to sample the others
+            signal.setitimer(signal.ITIMER_REAL, self.interval, self.interval)
+        else:
+            # the interpreter hands the GIL to a waiting thread only every switch interval (5 ms): a
+            # sample waiting that long would be charged where the main thread next let go of it
+            self._previous_switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._previous_switch, self.interval / 4))
+            self._thread = threading.Thread(target=self._thread_loop, name="pyfast-sampler", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        if self.mode == "signal":
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            signal.signal(signal.SIGALRM, self._previous_handler or signal.SIG_DFL)
+        elif self._thread is not None:
+            self._thread.join()
+            if self._previous_switch is not None:
+                sys.setswitchinterval(self._previous_switch)
+
+    # -- sampling --------------------------------------------------------------------------------
+    def _main_cpu(self) -> float:
+        if self.mode == "signal":
+            return time.thread_time()  # the handler runs in the main thread
+        if self._cpu_clock is None:
+            return float("inf")
+        return time.clock_gettime(self._cpu_clock)
+
+    def _is_user(self, code: CodeType) -> bool:
+        filename = code.co_filename
+        hit = self._user_files.get(filename)
+        if hit is None:
+            hit = self._user_files[filename] = self.user(filename)
+        return hit
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._in_handler:  # a tick during the handler itself: the next sample charges its time
+            return
+        self._in_handler = True
+        try:
+            self._sample_signal(frame)
+        finally:
+            self._in_handler = False
+
+    def _sample_signal(self, frame: FrameType | None) -> None:
+        now = time.perf_counter()
+        cpu = time.thread_time()
+        elapsed = now - self._last
+        cpu_elapsed = cpu - self._last_cpu
+        self._last = now
+        self._last_cpu = cpu
+        self.samples += 1
+        if frame is not None:
+            self._charge_main(frame, elapsed, cpu_elapsed)
+        # never take a threading lock here: the main thread may hold it when the signal arrives
+        frames = sys._current_frames()
+        if len(frames) > 1:
+            self._charge_others(frames, elapsed, skip=(self._main_ident,))
+        self.handler_seconds += time.perf_counter() - now
+
+    def _thread_loop(self) -> None:
+        me = threading.get_ident()
+        sleep = time.sleep
+        while self._running:
+            sleep(self.interval)
+            now = time.perf_counter()
+            cpu = self._main_cpu()
+            elapsed = now - self._last
+            cpu_elapsed = cpu - self._last_cpu
+            self._last = now
+            self._last_cpu = cpu
+            self.samples += 1
+            frames = sys._current_frames()
+            main = frames.get(self._main_ident)  # type: ignore[arg-type]
+            if main is not None:
+                self._charge_main(main, elapsed, cpu_elapsed)
+            if len(frames) > 2:
+                self._charge_others(frames, elapsed, skip=(self._main_ident, me))
+            self.handler_seconds += time.perf_counter() - now
+
+    def _charge_main(self, frame: FrameType, elapsed: float, cpu_elapsed: float) -> None:
+        is_user = self._is_user
+        f: FrameType | None = frame
+        while f is not None and not is_user(f.f_code):
+            f = f.f_back
+        if f is None:
+            self.other_seconds += elapsed
+            return
+        code = f.f_code
+        key = (code.co_filename, f.f_lineno or code.co_firstlineno)
+        acc = self.lines.get(key)
+        if acc is None:
+            acc = self.lines[key] = [0.0, 0.0, code.co_qualname if hasattr(code, "co_qualname") else code.co_name]
+        acc[0] += elapsed
+        excess = elapsed - self.interval
+        if excess > 0:
+            cpu_excess = cpu_elapsed - self.interval
+            if cpu_excess > 0:
+                acc[1] += excess if excess < cpu_excess else cpu_excess
+        if self.keep_stacks:
+            stack = []
+            while f is not None:
+                c = f.f_code
+                if is_user(c):
+                    stack.append((c.co_filename, c.co_name, f.f_lineno or c.co_firstlineno))
+                f = f.f_back
+            tkey = tuple(stack)
+            self.stacks[tkey] = self.stacks.get(tkey, 0.0) + elapsed
+
+    def _charge_others(self, frames: dict[int, FrameType], elapsed: float, skip: tuple[int | None, ...]) -> None:
+        is_user = self._is_user
+        for ident, frame in frames.items():
+            if ident in skip:
+                continue
+            entry = self.threads.get(ident)
+            if entry is None:
+                entry = self.threads[ident] = [0.0, {}]
+            if ident not in self.thread_names:
+                self._name_thread(ident)
+            entry[0] += elapsed
+            f: FrameType | None = frame
+            while f is not None and not is_user(f.f_code):
+                f = f.f_back
+            if f is None:
+                continue
+            code = f.f_code
+            key = (code.co_filename, f.f_lineno or code.co_firstlineno)
+            acc = entry[1].get(key)
+            if acc is None:
+                acc = entry[1][key] = [0.0, 0.0, code.co_qualname if hasattr(code, "co_qualname") else code.co_name]
+            acc[0] += elapsed
+
+    def _name_thread(self, ident: int) -> None:
+        # threading.enumerate() takes a lock the interrupted main thread may hold: read the registry
+        thread = getattr(threading, "_active", {}).get(ident)
+        if thread is not None:  # a thread just started is not registered yet: try again next sample
+            self.thread_names[ident] = thread.name
