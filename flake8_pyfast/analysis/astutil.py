@@ -52,3 +52,9 @@ def same_expr(a: object, b: object) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_expr(x, y) for x, y in zip(a, b, strict=True))
     return a == b
+
+
+def is_value(node: ast.AST) -> bool:
+    """An expression evaluated for its value: not an assignment or ``del`` target, not ``*x`` itself."""
+    return (isinstance(node, ast.expr) and not isinstance(getattr(node, "ctx", None), ast.Store | ast.Del)
+            and not isinstance(node, ast.Starred))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from flake8_pyfast.analysis import knowledge as K
-from flake8_pyfast.analysis.astutil import const_number
+from flake8_pyfast.analysis.astutil import const_number, is_value
 from flake8_pyfast.analysis.infer_calls import CallKinds
 from flake8_pyfast.analysis.kinds import (
     BOTTOM,
@@ -157,8 +157,7 @@ class KindInference(CallKinds):
             if seen is not None:
                 self.observed.add(id(node))
                 return seen
-        if self.collect and top and isinstance(node, ast.expr) and not isinstance(
-                getattr(node, "ctx", None), ast.Store | ast.Del) and not isinstance(node, ast.Starred):
+        if self.collect and top and is_value(node):
             pos = position(node)
             if pos is not None:
                 self.unknown_sites.append(pos)

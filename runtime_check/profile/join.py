@@ -26,14 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flake8_pyfast.analysis.astutil import is_value
 from flake8_pyfast.analysis.measured import (
     PROFILE_PATH,
     PROFILE_VERSION,
     Position,
     measure_for,
+    position,
     site_key,
     text_sha256,
 )
+from flake8_pyfast.analysis.settings import Settings
 from flake8_pyfast.checker import collect_sites, is_relevant, lint_tree
 from flake8_pyfast.config import ConfigError, table_for
 from flake8_pyfast.model import Finding
@@ -75,36 +78,44 @@ def _read(path: Path) -> str | None:
         return None
 
 
+def _lintable(path: Path, errors: list[str] | None = None) -> tuple[str, ast.Module, Settings] | None:
+    """``path``'s text, tree and settings when pyfast lints it with a profile: readable, mentioning
+    NumPy/PyTorch/PyBullet, parsable, and ``[tool.pyfast] profile`` not off. A broken configuration
+    is added to ``errors`` when given."""
+    text = _read(path)
+    if text is None or not is_relevant(text):
+        return None
+    try:
+        tree = ast.parse(text, filename=str(path))
+        settings = table_for(path).heat.settings()
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the program cannot import it either; nothing to observe
+    except ConfigError as exc:
+        if errors is not None:
+            errors.append(str(exc))
+        return None
+    return (text, tree, settings) if settings.profile else None
+
+
 def _expression_at(tree: ast.Module, found: Iterable[Finding]) -> list[Position]:
     """For each finding, the expression whose evaluations count how often its place runs: the node
     itself when it is an expression, else the statement's first expression on its first line."""
     wanted = {(f.line, f.col, f.end_line, f.end_col) for f in found}
     out: list[Position] = []
     for node in ast.walk(tree):
-        pos = _pos(node)
+        pos = position(node)
         if pos is None or pos not in wanted:
             continue
         wanted.discard(pos)
-        if isinstance(node, ast.expr) and _loadable(node):
+        if is_value(node):
             out.append(pos)
             continue
         for sub in ast.walk(node):
-            sp = _pos(sub)
-            if sub is not node and sp is not None and isinstance(sub, ast.expr) and sp[0] == pos[0] and _loadable(sub):
+            sp = position(sub)
+            if sub is not node and sp is not None and sp[0] == pos[0] and is_value(sub):
                 out.append(sp)
                 break
     return out
-
-
-def _pos(node: ast.AST) -> Position | None:
-    line, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
-    if line is None or end is None:
-        return None
-    return (line, node.col_offset, end, node.end_col_offset or 0)  # type: ignore[attr-defined]
-
-
-def _loadable(node: ast.expr) -> bool:
-    return not isinstance(getattr(node, "ctx", None), ast.Store | ast.Del) and not isinstance(node, ast.Starred)
 
 
 def prepare(root: Path, extra: Sequence[Path] = (), exclude: Sequence[str] = ()) -> Prepared:
@@ -112,19 +123,10 @@ def prepare(root: Path, extra: Sequence[Path] = (), exclude: Sequence[str] = ())
     prep = Prepared(root.resolve())
     sites: list[dict[str, Any]] = []
     for path in user_files(prep.root, extra, exclude):
-        text = _read(path)
-        if text is None or not is_relevant(text):
+        got = _lintable(path, prep.errors)
+        if got is None:
             continue
-        try:
-            tree = ast.parse(text, filename=str(path))
-            settings = table_for(path).heat.settings()
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # the program cannot import it either; nothing to observe
-        except ConfigError as exc:
-            prep.errors.append(str(exc))
-            continue
-        if not settings.profile:
-            continue
+        _text, tree, settings = got
         found, unknown = collect_sites(tree, settings, str(path))
         positions = list(dict.fromkeys([*_expression_at(tree, found), *unknown]))[:MAX_SITES_PER_FILE]
         if not positions:
@@ -232,16 +234,10 @@ def analyse(root: Path, files: Iterable[Path | str], profile: Path | None = None
     for path in files:
         p = Path(path)
         p = p if p.is_absolute() else root / p
-        text = _read(p)
-        if text is None or not is_relevant(text):
+        got = _lintable(p)
+        if got is None:
             continue
-        try:
-            tree = ast.parse(text, filename=str(p))
-            settings = table_for(p).heat.settings()
-        except (SyntaxError, ValueError, RecursionError, MemoryError, ConfigError):
-            continue
-        if not settings.profile:
-            continue
+        text, tree, settings = got
         measure = measure_for(str(p), text, profile)
         found = lint_tree(tree, text.splitlines(keepends=True), settings, path=str(p), measure=measure)
         rel = relpath(p, root)
