@@ -15,12 +15,10 @@ keyed by the file's content, in ``.pyfast/profile.json`` (the folder ignores its
 from __future__ import annotations
 
 import ast
-import contextlib
 import datetime
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +38,7 @@ from flake8_pyfast.analysis.settings import Settings
 from flake8_pyfast.checker import collect_sites, is_relevant, lint_tree
 from flake8_pyfast.config import ConfigError, table_for
 from flake8_pyfast.model import Finding
+from runtime_check.profile.model import write_text_atomic
 
 #: more instrumented expressions than this in one file and the rest are left out (cost bound)
 MAX_SITES_PER_FILE = 400
@@ -192,21 +191,9 @@ def write_profile(root: Path, command: Sequence[str], wall_seconds: float, lines
     target.parent.mkdir(parents=True, exist_ok=True)
     ignore = target.parent / ".gitignore"
     if not ignore.exists():
-        _write_atomic(ignore, "# written by pyfast-check profile\n*\n")
-    _write_atomic(target, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        write_text_atomic(ignore, "# written by pyfast-check profile\n*\n")
+    write_text_atomic(target, json.dumps(data, indent=1, sort_keys=True) + "\n")
     return target
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def factor(f: Finding) -> float | None:

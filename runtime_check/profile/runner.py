@@ -251,8 +251,8 @@ def _compare(args: argparse.Namespace, raw: RawResult, script: str | None, modul
           f"{got.exit_codes[0]}/{got.exit_codes[1]}; output {'the same' if got.same_output else 'DIFFERENT'}"
           + (f"; {got.note}" if got.note else ""), file=sys.stderr)
     if args.json:
-        data = report_json = __import__("json").loads(args.json.read_text(encoding="utf-8"))
-        report_json["compare"] = got.to_json()
+        data = json.loads(args.json.read_text(encoding="utf-8"))
+        data["compare"] = got.to_json()
         write_json_atomic(args.json, data)
     return 0
 
