@@ -170,12 +170,7 @@ class Sampler:
 
     def _sample_signal(self, frame: FrameType | None) -> None:
         now = time.perf_counter()
-        cpu = time.thread_time()
-        elapsed = now - self._last
-        cpu_elapsed = cpu - self._last_cpu
-        self._last = now
-        self._last_cpu = cpu
-        self.samples += 1
+        elapsed, cpu_elapsed = self._tick(now, time.thread_time())
         if frame is not None:
             self._charge_main(frame, elapsed, cpu_elapsed)
         # never take a threading lock here: the main thread may hold it when the signal arrives
@@ -184,18 +179,20 @@ class Sampler:
             self._charge_others(frames, elapsed, skip=(self._main_ident,))
         self.handler_seconds += time.perf_counter() - now
 
+    def _tick(self, now: float, cpu: float) -> tuple[float, float]:
+        """Count a sample; the wall and main-thread CPU seconds since the previous one."""
+        elapsed, cpu_elapsed = now - self._last, cpu - self._last_cpu
+        self._last, self._last_cpu = now, cpu
+        self.samples += 1
+        return elapsed, cpu_elapsed
+
     def _thread_loop(self) -> None:
         me = threading.get_ident()
         sleep = time.sleep
         while self._running:
             sleep(self.interval)
             now = time.perf_counter()
-            cpu = self._main_cpu()
-            elapsed = now - self._last
-            cpu_elapsed = cpu - self._last_cpu
-            self._last = now
-            self._last_cpu = cpu
-            self.samples += 1
+            elapsed, cpu_elapsed = self._tick(now, self._main_cpu())
             frames = sys._current_frames()
             main = frames.get(self._main_ident)  # type: ignore[arg-type]
             if main is not None:
