@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runtime_check.profile.model import LineStat, RawResult, ThreadStat
-from runtime_check.profile.report import build_report
+from runtime_check.profile.report import build_report, format_plain
 from runtime_check.profile.runner import UsageError, split_argv
 from runtime_check.profile.sampler import UserCode
 from runtime_check.profile.speedscope import to_speedscope
@@ -20,8 +20,11 @@ from runtime_check.profile.speedscope import to_speedscope
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def profile(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def profile(tmp_path: Path, *args: str, timeout: float = 60,
+            path: tuple[Path, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """``path``: folders put ahead of the project on the child's PYTHONPATH."""
+    pythonpath = [*map(str, path), str(ROOT), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(pythonpath))
     return subprocess.run([sys.executable, "-m", "runtime_check.cli", "profile", *args], cwd=tmp_path,
                           capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -82,7 +85,7 @@ def test_json_schema_and_speedscope(tmp_path):
     proc = profile(tmp_path, "--no-lint", "--json", "out/report.json", "--speedscope", "out/ss.json",
                    "prog.py", "1")
     assert proc.returncode == 0, proc.stderr
-    assert "Where the time goes" in proc.stderr  # the terminal report goes to stderr, the program keeps stdout
+    assert "Where the time goes (main thread)" in proc.stderr  # the report goes to stderr, the program keeps stdout
     data = json.loads((tmp_path / "out/report.json").read_text())
     for key, kind in (("command", list), ("python", str), ("wall_seconds", float), ("samples", int),
                       ("interval_ms", float), ("lines", list), ("findings", list), ("uncovered", list),
@@ -105,6 +108,25 @@ def test_json_schema_and_speedscope(tmp_path):
     assert all(0 <= i < len(frames) for sample in prof["samples"] for i in sample)
     assert any(f["name"].startswith("hot ") for f in frames)
     assert prof["endValue"] == pytest.approx(sum(prof["weights"]))
+
+
+def test_report_is_plain_text_without_rich(tmp_path):
+    """The profiler needs only the standard library: with rich not importable the same report is plain text."""
+    blocker = tmp_path / "no_rich"
+    write(blocker, "rich/__init__.py", "raise ImportError('rich is hidden by the test')\n")
+    prog = write(tmp_path, "prog.py", HOT_COLD)
+    proc = profile(tmp_path, "--no-lint", "--json", "out.json", "prog.py", "1", path=(blocker,))
+    assert proc.returncode == 0, proc.stderr
+    err = proc.stderr.splitlines()
+    assert err[0] == "pyfast-check profile  prog.py 1"
+    title = err.index("Where the time goes (main thread)")
+    assert err[title + 1].split() == ["seconds", "share", "native", "line", "code"]
+    first = json.loads((tmp_path / "out.json").read_text())["lines"][0]
+    row = err[title + 2]
+    assert f"prog.py:{first['line']} (" in row and row.endswith(first["code"])
+    assert f"prog.py:{line_of(prog, '# HOT')} (hot)" in "\n".join(err)
+    assert "Findings ranked by what they cost: none" in proc.stderr
+    assert "JSON: out.json" in err
 
 
 def test_program_that_raises_still_reports_and_exits_1(tmp_path):
@@ -286,6 +308,11 @@ def test_report_uncovered_are_the_lines_no_finding_covers():
     assert rep.threads[0]["seconds"] == 2.0  # kept apart: no share of the main thread's time
     ss = to_speedscope(raw)
     assert ss["profiles"][0]["samples"] == []
+    cold = dict(finding, line=40, seconds=0.0, share=0.0, estimated_saving_seconds=0.0)
+    text = format_plain(build_report(raw, [finding, cold], {("a.py", 3), ("a.py", 40)}))
+    table = text.split("Findings ranked by what they cost\n")[1].split("\n\n")[0].splitlines()
+    assert len(table) == 3 and "a.py:3:1: PYF101 m" in table[1]  # header, the timed finding, the count line
+    assert table[2].strip().startswith("1 more findings on lines no sample hit")
 
 
 def test_user_code_excludes_libraries_and_honours_include_exclude(tmp_path):

@@ -278,9 +278,10 @@ def _outputs(args: argparse.Namespace, raw: RawResult, report: Report) -> bool:
         return ok
     try:
         from rich.console import Console
-    except ImportError:
-        print("pyfast-check profile: the terminal report needs rich (pip install 'pyfast[harness]'); "
-              "use --json", file=sys.stderr)
+    except ImportError:  # the profiler needs only the standard library; rich only makes the report prettier
+        from runtime_check.profile.report import format_plain
+
+        sys.stderr.write(format_plain(report) + "".join(line + "\n" for line in written))
         return ok
     from runtime_check.profile.report import print_report
 
