@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime_check.profile.model import LineStat, RawResult, ThreadStat
+from runtime_check.profile.model import LineStat, RawResult, ThreadStat, write_text_atomic
 from runtime_check.profile.report import build_report, format_plain
 from runtime_check.profile.runner import UsageError, split_argv
 from runtime_check.profile.sampler import UserCode
@@ -288,6 +288,9 @@ def test_split_argv_stops_at_the_program():
     assert split_argv(["--no-lint", "-m", "pkg.mod", "-x"]) == (["--no-lint"], None, "pkg.mod", ["-x"])
     assert split_argv(["--json=o.json", "--", "-weird.py", "a"]) == (["--json=o.json"], "-weird.py", None, ["a"])
     assert split_argv(["--no-lint"]) == (["--no-lint"], None, None, [])
+    # every option with a value is skipped whole (it once missed --compare-rounds)
+    assert split_argv(["--compare", "--compare-rounds", "5", "--svg", "r.svg", "--interval-ms", "2", "t.py"]) == (
+        ["--compare", "--compare-rounds", "5", "--svg", "r.svg", "--interval-ms", "2"], "t.py", None, [])
     with pytest.raises(UsageError):
         split_argv(["-m"])
 
@@ -326,3 +329,40 @@ def test_user_code_excludes_libraries_and_honours_include_exclude(tmp_path):
     assert not user("<string>")
     assert UserCode([str(tmp_path)], include=[str(site)], cwd=str(tmp_path))(str(site / "m.py"))
     assert not UserCode([str(tmp_path)], exclude=["src/*"], cwd=str(tmp_path))(str(mine))
+
+
+def test_svg_picture_of_the_report(tmp_path):
+    pytest.importorskip("rich")
+    write(tmp_path, "prog.py", HOT_COLD)
+    proc = profile(tmp_path, "--no-lint", "--no-report", "--svg", "out/report.svg", "prog.py", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # --no-report: the picture only
+    svg = (tmp_path / "out/report.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert "Where&#160;the&#160;time&#160;goes" in svg  # rich writes spaces as &#160;
+
+
+def test_svg_without_rich_is_an_error_and_the_rest_is_written(tmp_path):
+    blocker = tmp_path / "no_rich"
+    write(blocker, "rich/__init__.py", "raise ImportError('rich is hidden by the test')\n")
+    write(tmp_path, "prog.py", HOT_COLD)
+    proc = profile(tmp_path, "--no-lint", "--json", "r.json", "--svg", "r.svg", "prog.py", "1", path=(blocker,))
+    assert proc.returncode == 2
+    assert "r.svg: the SVG picture needs rich" in proc.stderr
+    assert "Where the time goes (main thread)" in proc.stderr  # the plain report still comes
+    assert (tmp_path / "r.json").exists() and not (tmp_path / "r.svg").exists()
+
+
+def test_report_files_get_the_usual_mode_and_keep_an_existing_one(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "new.json", "{}")
+        kept = tmp_path / "kept.json"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        write_text_atomic(kept, "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.json", "new.json"]  # no temporary left

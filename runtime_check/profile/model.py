@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -155,14 +156,25 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(Path(path), json.dumps(data, indent=1) + "\n")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # read it the only way there is: set and restore
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
+    try:  # keep the mode of the file it replaces; a new file gets what open() would give it
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, mode)  # mkstemp's 0600 would leave a report only its owner can read
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

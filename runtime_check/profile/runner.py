@@ -10,6 +10,7 @@ is the program's (2 for the profiler's own usage errors).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import shutil
 import signal
@@ -21,11 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runtime_check.profile.model import RawResult, Report, write_json_atomic
+from runtime_check.profile.model import RawResult, Report, write_json_atomic, write_text_atomic
 
-# options that take a value (the splitter must skip it)
-_VALUE_OPTIONS = {"--duration", "--interval-ms", "--include", "--exclude", "--json", "--speedscope",
-                  "--min-share", "--sampler"}
 STOP_GRACE_S = 5.0
 
 
@@ -48,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="do not count files matching GLOB (relative or absolute path) as your code")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
     ap.add_argument("--speedscope", type=Path, metavar="FILE", help="write a speedscope profile (JSON)")
+    ap.add_argument("--svg", type=Path, metavar="FILE",
+                    help="also save the terminal report as an SVG picture (needs rich)")
     ap.add_argument("--min-share", type=float, default=0.0, metavar="X",
                     help="hide lines and findings that cost less than this share of the run (e.g. 0.01)")
     ap.add_argument("--no-report", action="store_true", help="no terminal report")
@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 def split_argv(argv: Sequence[str]) -> tuple[list[str], str | None, str | None, list[str]]:
     """(profiler options, script, module, program args): options end at the script or ``-m module``."""
     argv = list(argv)
+    # options that take a value: the splitter must skip it (read from the parser, so none is forgotten)
+    takes_value = {opt for action in _parser()._actions if action.nargs != 0 for opt in action.option_strings}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -79,7 +81,7 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], str | None, str | None, 
         if arg.startswith("-m") and not arg.startswith("--"):
             return argv[:i], None, arg[2:], argv[i + 1:]
         if arg.startswith("-"):
-            i += 2 if (arg in _VALUE_OPTIONS) else 1
+            i += 2 if arg in takes_value else 1
             continue
         return argv[:i], arg, None, argv[i + 1:]
     return argv, None, None, []
@@ -274,21 +276,35 @@ def _outputs(args: argparse.Namespace, raw: RawResult, report: Report) -> bool:
         print(f"pyfast-check profile: error: {exc.filename or ''}: cannot write: {exc.strerror or exc}",
               file=sys.stderr)
         ok = False
-    if args.no_report:
+    if args.no_report and not args.svg:
         return ok
     try:
         from rich.console import Console
     except ImportError:  # the profiler needs only the standard library; rich only makes the report prettier
-        from runtime_check.profile.report import format_plain
+        if args.svg:
+            print(f"pyfast-check profile: error: {args.svg}: the SVG picture needs rich "
+                  "(pip install 'pyfast[harness]')", file=sys.stderr)
+            ok = False
+        if not args.no_report:
+            from runtime_check.profile.report import format_plain
 
-        sys.stderr.write(format_plain(report) + "".join(line + "\n" for line in written))
+            sys.stderr.write(format_plain(report) + "".join(line + "\n" for line in written))
         return ok
     from runtime_check.profile.report import print_report
 
-    console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
-    print_report(report, console)
-    for line in written:
-        console.print(line)
+    if not args.no_report:
+        console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+        print_report(report, console)
+        for line in written:
+            console.print(line)
+    if args.svg:
+        picture = Console(record=True, file=io.StringIO(), width=150, force_terminal=True)
+        print_report(report, picture)
+        try:
+            write_text_atomic(args.svg, picture.export_svg(title=f"pyfast-check profile {' '.join(report.command)}"))
+        except OSError as exc:
+            print(f"pyfast-check profile: error: {args.svg}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            ok = False
     return ok
 
 
