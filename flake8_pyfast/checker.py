@@ -105,17 +105,19 @@ def _finish(found: list[Finding], active: Sequence[Rule], lines: Sequence[str] |
             measure: FileMeasure | None) -> list[Finding]:
     found = _apply_supersedes(found, active)
     if measure is not None:
-        found = [_with_cost(f, measure) for f in found]
+        callees = {r.code for r in active if r.cost_includes_callees}
+        found = [_with_cost(f, measure, f.code in callees) for f in found]
     if lines is not None:
         found = [_char_columns(f, lines) for f in found]
     found.sort(key=Finding.sort_key)
     return found
 
 
-def _with_cost(f: Finding, measure: FileMeasure) -> Finding:
-    seconds = measure.seconds(f.line, f.end_line)
+def _with_cost(f: Finding, measure: FileMeasure, callees: bool) -> Finding:
+    seconds = measure.seconds(f.line, f.end_line, callees)
     share = seconds / measure.wall_seconds if measure.wall_seconds > 0 else 0.0
-    return replace(f, message=f"{f.message} ({measure.cost(f.line, f.end_line)})", seconds=seconds, share=share)
+    cost = measure.cost(f.line, f.end_line, callees)
+    return replace(f, message=f"{f.message} ({cost})", seconds=seconds, share=share)
 
 
 def lint_source(

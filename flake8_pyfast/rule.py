@@ -148,6 +148,10 @@ class Rule:
     supersedes: ClassVar[tuple[str, ...]] = ()
     #: targets the GPU: measured on CPU the gain may not appear (said in reports)
     gpu_only_gain: ClassVar[bool] = False
+    #: with a profile, the finding's cost includes the time in the user's own functions its lines call
+    #: (the fix speeds up the whole call, e.g. a forward pass run without recording a graph); otherwise
+    #: only the lines' own time (with the library and C code they call) counts
+    cost_includes_callees: ClassVar[bool] = False
     #: pyfast-check: the recorded workload phase this rule's fix works in (one of ``HARNESS_PHASES``);
     #: its per-rule speedup is measured there
     harness_phase: ClassVar[str]

@@ -366,3 +366,32 @@ def test_report_files_get_the_usual_mode_and_keep_an_existing_one(tmp_path):
     assert (tmp_path / "new.json").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
     assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.json", "new.json"]  # no temporary left
+
+
+CALLS = """
+    import sys
+
+    def inner(n):
+        s = 0
+        for i in range(n):
+            s += i * i  # INNER
+        return s
+
+    def outer(n):
+        return inner(n)  # OUTER
+
+    for _ in range(int(sys.argv[1])):
+        outer(300_000)  # CALL
+"""
+
+
+def test_outer_lines_keep_the_time_of_the_users_own_callees(tmp_path):
+    prog = write(tmp_path, "prog.py", CALLS)
+    proc = profile(tmp_path, "--no-report", "prog.py", "6")  # with the linter: it stores .pyfast/profile.json
+    assert proc.returncode == 0, proc.stderr
+    lines = json.loads((tmp_path / ".pyfast" / "profile.json").read_text())["files"]["prog.py"]["lines"]
+    inner, outer, call = (lines[str(line_of(prog, m))] for m in ("# INNER", "# OUTER", "# CALL"))
+    assert inner[0] > 0.05 and inner[2] == 0.0  # its own time; nothing of the user's below it
+    # the two call lines spend almost nothing themselves and wait for inner() the whole time
+    assert outer[0] < 0.2 * inner[0] and call[0] < 0.2 * inner[0]
+    assert outer[2] >= 0.95 * inner[0] and call[2] >= 0.95 * inner[0]

@@ -125,6 +125,50 @@ def test_findings_rank_by_seconds_and_estimate_the_saving(tmp_path):
     assert join.covered(found) == {("helper.py", 5), ("helper.py", 10), ("helper.py", 14)}
 
 
+ACTING = textwrap.dedent("""\
+    import torch
+    import torch.nn as nn
+
+
+    class QNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc(x)
+
+
+    def run(env, steps: int):
+        q = QNet()
+        obs = env.reset()
+        for _ in range(steps):
+            action = q(torch.as_tensor(obs)).argmax().item()
+            obs, reward, done, info = env.step(action)
+""")
+
+
+def test_a_forward_finding_costs_its_call_with_the_users_own_callees(tmp_path):
+    # line 18 calls the network: 0.1 s on the line itself, 2.0 s in forward() (line 11) below it; the
+    # no_grad fix speeds up the whole forward, so PYF303's cost counts both. Line 19's env.step is
+    # not the user's code here (no callee time), and a rule about the line's own work counts only that.
+    (tmp_path / "acting.py").write_text(ACTING)
+    stats = [SimpleNamespace(path="acting.py", line=n, seconds=s, native_seconds=0.0)
+             for n, s in ((18, 0.1), (11, 2.0), (19, 0.5))]
+    under = [SimpleNamespace(path="acting.py", line=18, seconds=2.0, native_seconds=0.0)]
+    path = join.write_profile(tmp_path, ["acting.py"], 10.0, stats, under=under)
+    stored = json.loads(path.read_text())["files"]["acting.py"]["lines"]
+    assert stored["18"] == [0.1, 0.0, 2.0] and stored["11"] == [2.0, 0.0, 0.0]
+    found = [f for f in join.analyse(tmp_path, [tmp_path / "acting.py"]) if f["code"] == "PYF303"]
+    assert len(found) == 1 and found[0]["line"] == 18
+    assert found[0]["seconds"] == pytest.approx(2.1)
+    assert found[0]["message"].endswith("(21.0% of the profiled run)")
+    measure = measure_for(str(tmp_path / "acting.py"), ACTING, tmp_path / PROFILE_PATH)
+    assert measure is not None
+    assert measure.seconds(18, 18) == pytest.approx(0.1)  # what other rules count on that line
+    assert measure.seconds(18, 18, callees=True) == pytest.approx(2.1)
+
+
 def test_stale_file_is_ignored_with_one_line_on_stderr(tmp_path):
     site = _site(HELPER, "a[0]", 5)
     _profile(tmp_path, {"helper.py": HELPER}, {"helper.py": [(site, 5000, NP_SCALAR)]}, {"helper.py": {5: 1.5}})

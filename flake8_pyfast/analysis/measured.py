@@ -13,7 +13,10 @@ Measured facts refine the static ones, never the other way round:
 * **heat**: a line whose instrumented expressions ran at least :data:`HOT_COUNT` times is hot
   ("ran 12,000 times in the profiled run"); one that ran, but fewer times, runs once per run (set-up)
   as far as the run can tell; a line the run never reached keeps its static heat;
-* **cost**: the share of the run's wall time spent on a finding's lines ends its message.
+* **cost**: the share of the run's wall time spent on a finding's lines ends its message: the lines'
+  own time (with the library and C code they called), plus, for a rule whose fix speeds up the whole
+  call (``Rule.cost_includes_callees``: a forward pass run without a graph), the time the lines waited
+  for the user's own functions they called. Each line is stored as ``[seconds, native, under]``.
 """
 
 from __future__ import annotations
@@ -104,8 +107,11 @@ class FileMeasure:
     profile: Path
     relpath: str
     wall_seconds: float
-    #: seconds per line (main thread)
+    #: seconds per line (main thread), the line's own (with the library and C code it called)
     line_seconds: dict[int, float] = field(default_factory=dict)
+    #: seconds an outer line waited for a callee in the user's own code (a call line's cost with its
+    #: callees is ``line_seconds`` plus this)
+    line_under: dict[int, float] = field(default_factory=dict)
     #: kind and evaluation count per instrumented expression
     kinds: dict[Position, Kind] = field(default_factory=dict)
     counts: dict[Position, int] = field(default_factory=dict)
@@ -130,12 +136,17 @@ class FileMeasure:
             self._line_counts = by_line
         return self._line_counts.get(line)
 
-    def seconds(self, line: int, end_line: int) -> float:
-        return sum(self.line_seconds.get(n, 0.0) for n in range(line, end_line + 1))
+    def seconds(self, line: int, end_line: int, callees: bool = False) -> float:
+        """The seconds on those lines; ``callees``: with the time in the user's own functions they called
+        (the lines of one statement are never on the stack at once in one frame, so the sum holds)."""
+        span = range(line, end_line + 1)
+        own = sum(self.line_seconds.get(n, 0.0) for n in span)
+        return own + sum(self.line_under.get(n, 0.0) for n in span) if callees else own
 
-    def cost(self, line: int, end_line: int) -> str:
+    def cost(self, line: int, end_line: int, callees: bool = False) -> str:
         """``"3.4% of the profiled run"``: the share of the run's wall time on those lines."""
-        share = self.seconds(line, end_line) / self.wall_seconds if self.wall_seconds > 0 else 0.0
+        seconds = self.seconds(line, end_line, callees)
+        share = seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
         if share < 0.001:
             return "<0.1% of the profiled run"
         return f"{share:.1%} of the profiled run"
@@ -265,6 +276,9 @@ def measure_for(path: str, text: str | None = None, profile: Path | None = None,
             seconds = value[0] if isinstance(value, list) and value else value
             if isinstance(seconds, int | float) and str(key).isdigit():
                 m.line_seconds[int(key)] = float(seconds)
+                under = value[2] if isinstance(value, list) and len(value) > 2 else 0.0
+                if isinstance(under, int | float) and under > 0:
+                    m.line_under[int(key)] = float(under)
     sites = entry.get("sites")
     if isinstance(sites, dict):
         for key, site in sites.items():

@@ -188,6 +188,7 @@ def _fill(result: RawResult, sampler: Sampler, cwd: str) -> None:
     result.samples = sampler.samples
     result.handler_seconds = sampler.handler_seconds
     result.lines = _lines(sampler.lines, cwd)
+    result.under = _lines(sampler.under, cwd)
     result.other_seconds = sampler.other_seconds
     result.threads = sorted(
         (ThreadStat(sampler.thread_names.get(ident, f"thread-{ident}"), ident, seconds, _lines(acc, cwd))

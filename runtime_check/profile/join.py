@@ -149,12 +149,15 @@ def relpath(path: str | Path, root: Path) -> str:
 
 
 def write_profile(root: Path, command: Sequence[str], wall_seconds: float, lines: Iterable[Any],
-                  payload: dict[str, Any] | None = None, observed: dict[str, Any] | None = None) -> Path:
+                  payload: dict[str, Any] | None = None, observed: dict[str, Any] | None = None,
+                  under: Iterable[Any] = ()) -> Path:
     """Store the run's measurements in ``root/.pyfast/profile.json`` (atomically) and return its path.
 
     ``lines``: the sampler's main-thread lines (objects with ``path``, ``line``, ``seconds``,
     ``native_seconds``; paths relative to ``root`` or absolute); ``payload``/``observed``: what
-    :func:`prepare` asked the observer to watch and what it saw (``observe.Observer.finish()``)."""
+    :func:`prepare` asked the observer to watch and what it saw (``observe.Observer.finish()``);
+    ``under``: per outer line, the seconds it waited for a callee of the user's own. Each line is stored
+    as ``[seconds, native_seconds, seconds_under]``."""
     root = root.resolve()
     files: dict[str, dict[str, Any]] = {}
 
@@ -169,7 +172,11 @@ def write_profile(root: Path, command: Sequence[str], wall_seconds: float, lines
     for ls in lines:
         e = entry(relpath(ls.path, root))
         if e is not None:
-            e["lines"][str(ls.line)] = [round(ls.seconds, 6), round(ls.native_seconds, 6)]
+            e["lines"][str(ls.line)] = [round(ls.seconds, 6), round(ls.native_seconds, 6), 0.0]
+    for ls in under:
+        e = entry(relpath(ls.path, root))
+        if e is not None:
+            e["lines"].setdefault(str(ls.line), [0.0, 0.0, 0.0])[2] = round(ls.seconds, 6)
     seen_sites = (observed or {}).get("sites", {})
     for site in (payload or {}).get("sites", []):
         got = seen_sites.get(str(site["id"]))

@@ -62,6 +62,9 @@ class RawResult:
     exit_code: int
     stopped: bool = False  # stopped by the parent after --duration
     lines: list[LineStat] = field(default_factory=list)
+    # outer lines of the user's code: ``seconds`` is the time they waited for a callee of the user's own
+    # (a call line's cost with its callees: its ``lines`` seconds plus these)
+    under: list[LineStat] = field(default_factory=list)
     other_seconds: float = 0.0  # main-thread time with no user frame on the stack
     threads: list[ThreadStat] = field(default_factory=list)
     # speedscope: frames are [function, path, line]; stacks are (frame indices outermost first, seconds)
@@ -85,6 +88,7 @@ class RawResult:
     def from_json(cls, data: dict[str, Any]) -> RawResult:
         data = {k: v for k, v in data.items() if k != "schema"}
         data["lines"] = [LineStat(**ln) for ln in data.get("lines", [])]
+        data["under"] = [LineStat(**ln) for ln in data.get("under", [])]
         data["threads"] = [ThreadStat(name=t["name"], ident=t["ident"], seconds=t["seconds"],
                                       lines=[LineStat(**ln) for ln in t.get("lines", [])])
                            for t in data.get("threads", [])]

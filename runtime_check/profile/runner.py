@@ -132,7 +132,8 @@ def _analyse(join: Any, raw: RawResult, prepared: Any, root: Path,
     try:
         payload = getattr(prepared, "payload", None)
         if hasattr(join, "write_profile"):
-            join.write_profile(root, raw.command, raw.wall_seconds, raw.lines, payload, raw.observe)
+            join.write_profile(root, raw.command, raw.wall_seconds, raw.lines, payload, raw.observe,
+                               under=raw.under)
         paths = [Path(ln.path) for ln in raw.lines] + [Path(p) for p in getattr(prepared, "files", [])]
         files = sorted({str((p if p.is_absolute() else root / p).resolve()) for p in paths})
         findings = list(join.analyse(root, files))

@@ -93,6 +93,8 @@ class Sampler:
         self.mode = mode
         self.keep_stacks = keep_stacks
         self.lines: LineAcc = {}
+        # per (path, line) of an outer user frame: [seconds spent below it in the user's own callees, 0, function]
+        self.under: LineAcc = {}
         self.other_seconds = 0.0
         self.threads: dict[int, list[Any]] = {}  # ident -> [seconds, LineAcc]
         self.thread_names: dict[int, str] = {}
@@ -220,13 +222,26 @@ class Sampler:
             cpu_excess = cpu_elapsed - self.interval
             if cpu_excess > 0:
                 acc[1] += excess if excess < cpu_excess else cpu_excess
-        if self.keep_stacks:
-            stack = []
-            while f is not None:
-                c = f.f_code
-                if is_user(c):
-                    stack.append((c.co_filename, c.co_name, f.f_lineno or c.co_firstlineno))
-                f = f.f_back
+        # the outer frames of the user's code: their lines wait for a callee of the user's own (a call
+        # line's cost with its callees is its own seconds plus these); with the stack for speedscope
+        stack = [(code.co_filename, code.co_name, key[1])] if self.keep_stacks else None
+        under = self.under
+        seen = [key]
+        f = f.f_back
+        while f is not None:
+            c = f.f_code
+            if is_user(c):
+                outer = (c.co_filename, f.f_lineno or c.co_firstlineno)
+                if outer not in seen:  # recursion: a line counts once per sample
+                    seen.append(outer)
+                    u = under.get(outer)
+                    if u is None:
+                        u = under[outer] = [0.0, 0.0, c.co_qualname if hasattr(c, "co_qualname") else c.co_name]
+                    u[0] += elapsed
+                if stack is not None:
+                    stack.append((c.co_filename, c.co_name, outer[1]))
+            f = f.f_back
+        if stack is not None:
             tkey = tuple(stack)
             self.stacks[tkey] = self.stacks.get(tkey, 0.0) + elapsed
 
