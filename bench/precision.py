@@ -1,7 +1,7 @@
 """Precision, useful rate and recall of pyfast on a judged set of public RL code nobody tuned on.
 
-The judged sets live in ``bench/judged/<set>/`` as data (``fresh``: the measurement, repos read for
-the first time after the rules were frozen; ``study``: repos earlier rounds read and tuned on):
+The judged sets live in ``bench/judged/<set>/`` as data (``heldout``: the measurement, repos read for
+the first time after the rules were frozen; ``fresh`` and ``study``: repos earlier rounds read and tuned on):
 
 - ``repos.tsv``: the repositories, each pinned to a commit, with its kind and its Python lines;
 - ``findings.tsv``: every finding pyfast reported on those trees when they were judged, each read
@@ -26,7 +26,7 @@ Exit status: 0; 1 when a finding has no judgment (``--allow-unjudged`` only warn
 before you trust a number); 2 when the cache is missing or a tree differs from the judged one.
 CI does not run this script: it needs the cache.
 
-    python bench/precision.py [--set fresh|study] [--cache DIR] [--json] [--allow-unjudged] [--in-process]
+    python bench/precision.py [--set heldout|fresh|study] [--cache DIR] [--json] [--allow-unjudged] [--in-process]
     python bench/precision.py --fetch-help
 """
 
@@ -45,9 +45,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGED = Path(__file__).resolve().parent / "judged"
-#: the judged sets: ``fresh`` is the measurement (repos first read after the rules were frozen),
-#: ``study`` the repos earlier rounds read and tuned on (kept so that nothing true there is lost)
-SETS = ("fresh", "study")
+#: the judged sets: ``heldout`` is the measurement (repos first read on 2026-12-01, the rules frozen at
+#: the commit named in docs/judged.md); ``fresh`` was the measurement of the round before and has been
+#: read and tuned on since, like ``study`` (both kept so that nothing true there is lost)
+SETS = ("heldout", "fresh", "study")
 LABELS = ("TP", "LOWVALUE", "FP")
 FLAKE8_FORMAT = "%(path)s\t%(row)d\t%(col)d\t%(code)s\t%(text)s"
 
@@ -321,7 +322,7 @@ def main() -> int:
     ap.add_argument(
         "--cache", type=Path, help="folder of the judged trees (default: $PYFAST_JUDGED or ~/.cache/pyfast-judged)"
     )
-    ap.add_argument("--set", choices=SETS, default="fresh", help="judged set under bench/judged/")
+    ap.add_argument("--set", choices=SETS, default="heldout", help="judged set under bench/judged/")
     ap.add_argument("--judged", type=Path, help="folder of repos.tsv, findings.tsv, recall.tsv (overrides --set)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     ap.add_argument("--allow-unjudged", action="store_true", help="warn about unjudged findings instead of failing")
