@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,26 @@ def test_documentation_is_generated_and_current():
     assert path.read_text(encoding="utf-8") == render_rules(), (
         "docs/rules.md is stale: run `python -m flake8_pyfast.docs`"
     )
+
+
+def test_legacy_constructor_advice_promises_no_shared_memory_it_cannot_give() -> None:
+    # `torch.FloatTensor(int64 array)` must cast: the tensor cannot share the array's memory; the gain
+    # is leaving the legacy constructor. `torch.tensor(float32 array)` can share it.
+    source = textwrap.dedent("""\
+        import numpy as np
+        import torch
+
+
+        def act(env, steps):
+            for _ in range(steps):
+                idx = np.random.randint(0, 4, size=8)
+                legacy = torch.FloatTensor(idx)
+                frame = np.zeros(8, dtype=np.float32)
+                shared = torch.tensor(frame)
+                env.step(legacy, shared)
+    """)
+    found = {f.line: f.message for f in lint_source(source) if f.code == "PYF206"}
+    assert set(found) == {8, 10}
+    assert "legacy constructor's slow generic path" in found[8] and "torch.from_numpy(a).float()" in found[8]
+    assert "shares its memory (" not in found[8]
+    assert "`torch.from_numpy()` shares its memory" in found[10]

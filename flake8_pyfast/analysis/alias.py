@@ -366,6 +366,11 @@ _ESCAPE_RANK = {LOCAL: 0, RETURNED: 1, STORED: 2}
 _STORING_METHODS = frozenset({"append", "appendleft", "extend", "extendleft", "add", "put", "put_nowait",
                               "push", "setdefault", "insert"})
 #: builtins whose result may be (or hold) their argument
+#: name prefixes of methods of unknown objects that keep what they are given (a replay buffer's
+#: ``add_sample``/``store_transition``, a path builder's ``add_all``, ``set_array_at_key``): an array
+#: passed to them may be kept past this step, so it must not become a reused buffer
+_STORING_PREFIXES = ("add", "append", "store", "push", "put", "insert", "set", "save", "record", "remember",
+                     "register", "memorize", "cache", "extend", "enqueue", "write", "log")
 _PASSING_BUILTINS = frozenset({"min", "max", "list", "tuple", "zip", "enumerate", "reversed", "iter", "next",
                                "sorted", "dict", "set", "frozenset", "filter", "map"})
 _COPYING_METHODS = frozenset({"copy", "clone", "tolist", "item", "cpu_copy"})
@@ -592,7 +597,9 @@ def _escape_call(an: Analysis, call: ast.Call, node: ast.AST, came_from: ast.AST
         if meth == "update" and (isinstance(node, ast.keyword) or isinstance(came_from, ast.Dict)
                                  or isinstance(node, ast.Dict)):
             return STORED  # ``d.update({"k": x})``
-        return LOCAL  # a method of some object (``env.step(a)``, ``storage.insert(...)``): assumed to read
+        if meth.lower().lstrip("_").startswith(_STORING_PREFIXES):
+            return STORED  # named for keeping its argument: ``buf.add_sample(obs=x)``, ``self.set_item(k, x)``
+        return LOCAL  # a method of some object (``env.step(a)``, ``policy.act(x)``): assumed to read
     work.append(call)  # a function or class we cannot see: its result may hold the argument
     return LOCAL
 

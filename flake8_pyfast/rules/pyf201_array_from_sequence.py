@@ -190,7 +190,8 @@ Silent when the argument is already an array or tensor, when the result goes str
 preallocated buffer (`buf[i] = np.array(...)`), when it is computed once under an
 `if cache is None:` guard, and when the array escapes (returned, stored, appended, kept as
 `prev` for next step). A call the analysis cannot see into is assumed to read its argument
-(`env.step(a)`); `append`/`add`/`put`/`push`-style methods are assumed to keep it. A constant array
+(`env.step(a)`); methods named for keeping it (`append`, `add_all`, `store_transition`, `push`,
+`put`, `set_...`, `record`, ...) are assumed to keep it. A constant array
 (`np.array([0.0, 0.0, 1.0])`) used only in the step is reported with the advice to build it once.
 """
 
@@ -333,6 +334,23 @@ def rollout(env, policy, steps, dt):
         env.waypoints.append(np.array([env.goal_x, env.goal_y]))
         env.anchor = np.array([env.x, 0.0])
     return speeds
+""",
+        ),
+        Example(
+            note="handed to a method named for keeping it (a path builder, a replay buffer): it may be stored",
+            code="""\
+import numpy as np
+
+
+def collect(env, policy, builder, memory, steps):
+    obs = env.reset()
+    for _ in range(steps):
+        action = policy(obs)
+        nxt, reward, done, info = env.step(action)
+        terminal = np.array([done])
+        builder.add_all(observations=obs, rewards=np.array([reward]), terminals=terminal)
+        memory.store_transition(obs, np.array([reward, float(done)]))
+        obs = nxt
 """,
         ),
     )
