@@ -97,8 +97,10 @@ Key = tuple[str, int, int, int, int]
 class Context:
     """The :class:`flake8_pyfast.rule.FixContext` handed to rules, one per chunk."""
 
-    def __init__(self, module: libcst.Module, wrapper: MetadataWrapper, shift: int) -> None:
+    def __init__(self, module: libcst.Module, wrapper: MetadataWrapper, shift: int,
+                 lines: Sequence[str] = ()) -> None:
         self.module = module
+        self.lines = lines  # the file's lines
         self.wrapper = wrapper
         self.shift = shift  # chunk line = file line + shift
         self.imports: list[tuple[str, str | None]] = []
@@ -124,6 +126,10 @@ class Context:
 
     def code(self, node: libcst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def line_indent(self, line: int) -> str:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return text[: len(text) - len(text.lstrip(" \t"))]
 
     def require_import(self, module: str, name: str | None = None) -> None:
         if (module, name) not in self.imports:
@@ -254,7 +260,7 @@ def apply_once(lines: list[str], stmts: Statements, todo: Sequence[Finding]) -> 
         module, header, start, end = parsed
         shift = (1 if header else 0) - (start - 1)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        ctx = Context(module, wrapper, shift)
+        ctx = Context(module, wrapper, shift, lines)
         index: dict[Key, list[tuple[Rule, int, Finding, str]]] = {}
         for number in numbers:
             f = todo[number]

@@ -52,6 +52,9 @@ class FixContext(Protocol):
     def require_import(self, module: str, name: str | None = None) -> None:
         """Make sure ``import module`` (or ``from module import name``) exists in the file."""
 
+    def line_indent(self, line: int) -> str:
+        """The leading whitespace of the file's line ``line`` (tabs stay tabs)."""
+
     def with_keyword(self, call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
         """``call`` with keyword ``name=value`` added, or replacing an existing one."""
 

@@ -211,3 +211,24 @@ def test_hand_written_shapes_keep_the_users_text(code, source, keep, made):
         assert text in out.fixed, f"{text!r} did not survive:\n{out.fixed}"
     if made is not None:
         assert made in out.fixed, out.fixed
+
+
+@pytest.mark.parametrize("unit", ["\t", "  ", "    "])
+def test_a_new_block_is_indented_the_way_the_file_is(unit):
+    # PYF303 wraps the forward in `with torch.no_grad():`: the new block's body takes the file's own
+    # indent unit (tabs stay tabs; a tab plus a space is legal but not the user's style)
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\nclass QNet(nn.Module):\n"
+        f"{unit}def __init__(self):\n{unit * 2}super().__init__()\n{unit * 2}self.fc = nn.Linear(4, 2)\n\n"
+        f"{unit}def forward(self, x):\n{unit * 2}return self.fc(x)\n\n\n"
+        "def run(env, steps: int):\n"
+        f"{unit}q = QNet()\n{unit}obs = env.reset()\n{unit}for _ in range(steps):\n"
+        f"{unit * 2}action = q(torch.as_tensor(obs)).argmax().item()\n"
+        f"{unit * 2}obs, reward, done, info = env.step(action)\n"
+    )
+    got = fix_source(source, unsafe=True)
+    assert "PYF303" in [f.code for f in got.applied], [f.code for f in got.remaining]
+    out = got.fixed
+    ast.parse(out)
+    assert f"{unit * 2}with torch.no_grad():\n{unit * 3}action = q(" in out, out
+    assert fix_source(out, unsafe=True).fixed == out

@@ -62,11 +62,13 @@ _DEPTH = 6
 
 @dataclass(frozen=True)
 class WrapFix(FixData):
-    """``prefix``: how the module names torch (``torch``, ``th``); ``indent``: the file's indent
-    step (the statement's column minus its block owner's)."""
+    """``prefix``: how the module names torch (``torch``, ``th``); ``step``: the statement's column
+    minus its block owner's, in characters (0: not known); ``line``: the statement's line, whose last
+    ``step`` characters of indentation are the file's own indent unit there (spaces or tabs)."""
 
     prefix: str = "torch"
-    indent: str = "    "
+    step: int = 0
+    line: int = 0
 
 
 @dataclass
@@ -972,8 +974,7 @@ class Agent:
         line_anchor = Anchor("line", "SimpleStatementLine", stmt.lineno, stmt.col_offset,
                              stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
         step = stmt.col_offset - parent.col_offset if isinstance(parent, ast.stmt) else 0
-        indent = " " * step if step > 0 else "    "
-        return Fix(safe=False, data=WrapFix(prefix, indent), anchors=(line_anchor,),
+        return Fix(safe=False, data=WrapFix(prefix, max(step, 0), stmt.lineno), anchors=(line_anchor,),
                    reason="the output could still reach a loss elsewhere and would lose its gradient")
 
     @staticmethod
@@ -992,8 +993,12 @@ class Agent:
         if len(line.body) != 1:
             return None
         inner = line.with_changes(leading_lines=())
+        own = ctx.line_indent(fix.data.line)
+        unit = own[len(own) - fix.data.step:] if 0 < fix.data.step <= len(own) else ""
+        if not unit:
+            unit = "\t" if own.startswith("\t") else "    "
         return c.With(
             items=[c.WithItem(item=ctx.expr(f"{fix.data.prefix}.no_grad()"))],
-            body=c.IndentedBlock(body=[inner], indent=fix.data.indent),
+            body=c.IndentedBlock(body=[inner], indent=unit),
             leading_lines=line.leading_lines,
         )
