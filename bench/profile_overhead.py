@@ -142,7 +142,7 @@ import json, os, random, sys, time
 from runtime_check.profile.sampler import Sampler, UserCode
 
 sys.path.insert(0, os.getcwd())
-workload, mode, pairs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+workload, mode, pairs, interval = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]) / 1000
 if workload == "kuka":
     from runtime_check.workloads.kuka_ppo import Config, run
 
@@ -169,7 +169,7 @@ ratios = []
 for _ in range(pairs):
     times = {}
     for on in order_rng.sample([False, True], 2):
-        sampler = Sampler(UserCode([os.getcwd()]), interval=0.001, mode=mode, keep_stacks=False) if on else None
+        sampler = Sampler(UserCode([os.getcwd()]), interval=interval, mode=mode, keep_stacks=False) if on else None
         t = time.perf_counter()
         if sampler:
             sampler.start()
@@ -261,7 +261,8 @@ def part_overhead(rounds: int, quick: bool, tmp: Path, only: str = "") -> dict[s
     return out
 
 
-def part_inprocess(pairs: int, tmp: Path, only: str = "") -> dict[str, Any]:
+def part_inprocess(pairs: int, tmp: Path, only: str = "", samplers: tuple[str, ...] = SAMPLERS,
+                   interval_ms: float = 1.0) -> dict[str, Any]:
     """The sampler switched on and off around alternate blocks of work in ONE process: each pair of
     neighbouring blocks shares the machine's state, so the ratio shows the sampler's own cost
     without the start-up of a second process (measured apart in ``overhead``)."""
@@ -271,16 +272,19 @@ def part_inprocess(pairs: int, tmp: Path, only: str = "") -> dict[str, Any]:
     for workload in ("kuka", "pybullet_envs"):
         if only and workload != only:
             continue
-        for mode in SAMPLERS:
+        for mode in samplers:
             cwd = ROOT if workload == "kuka" else tmp
-            _, stdout = run([sys.executable, str(tmp / "inprocess.py"), workload, mode, str(pairs)], cwd)
+            _, stdout = run([sys.executable, str(tmp / "inprocess.py"), workload, mode, str(pairs), f"{interval_ms:g}"],
+                            cwd)
             ratios = last_json(stdout)["ratios"]
-            out[f"{workload}/{mode}"] = summary(ratios)
-            print(f"  in-process {workload} {mode}: median {statistics.median(ratios):.3f}", file=sys.stderr)
+            key = f"{workload}/{mode}" + ("" if interval_ms == 1.0 else f"/{interval_ms:g}ms")
+            out[key] = summary(ratios)
+            print(f"  in-process {key}: median {statistics.median(ratios):.3f}", file=sys.stderr)
     return out
 
 
-def part_attribution(reps: int, tmp: Path) -> dict[str, Any]:
+def part_attribution(reps: int, tmp: Path, samplers: tuple[str, ...] = SAMPLERS,
+                     interval_ms: float | None = None) -> dict[str, Any]:
     prog = tmp / "planted.py"
     prog.write_text(textwrap.dedent(PLANTED), encoding="utf-8")
     lines = {key: n for n, text in enumerate(prog.read_text().splitlines(), 1)
@@ -289,12 +293,13 @@ def part_attribution(reps: int, tmp: Path) -> dict[str, Any]:
     helper_lines = range(next(n for n, t in enumerate(prog.read_text().splitlines(), 1) if "def helper" in t),
                          loop_first)
     out: dict[str, Any] = {}
-    for sampler in SAMPLERS:
+    extra = [] if interval_ms is None else ["--interval-ms", f"{interval_ms:g}"]
+    for sampler in samplers:
         errors: dict[str, list[float]] = {k: [] for k in lines}
         detail = []
         for _ in range(reps):
             js = tmp / "a.json"
-            _, stdout = run([*profile_cmd(sampler, js), "planted.py", "150"], tmp)
+            _, stdout = run([*profile_cmd(sampler, js, extra), "planted.py", "150"], tmp)
             truth = last_json(stdout)
             rep = json.loads(js.read_text())
             by_line = {ln["line"]: ln["seconds"] for ln in rep["lines"] if ln["path"] == "planted.py"}
@@ -307,7 +312,8 @@ def part_attribution(reps: int, tmp: Path) -> dict[str, Any]:
             for k in lines:
                 errors[k].append(100 * (got[k] - want[k]))
             detail.append({"profile": got, "timed": want})
-        out[sampler] = {"error_points": {k: summary(v) for k, v in errors.items()},
+        key = sampler if interval_ms is None else f"{sampler}/{interval_ms:g}ms"
+        out[key] = {"error_points": {k: summary(v) for k, v in errors.items()},
                         "max_abs_error_points": max(abs(e) for v in errors.values() for e in v), "runs": detail}
     return out
 
@@ -398,6 +404,10 @@ def main() -> int:
     ap.add_argument("--pairs", type=int, default=12, help="on/off block pairs per sampler (inprocess)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--workload", choices=("kuka", "pybullet_envs"), help="overhead of one workload only")
+    ap.add_argument("--sampler", choices=SAMPLERS, action="append",
+                    help="inprocess: only this sampler (repeatable; default both)")
+    ap.add_argument("--interval-ms", type=float, default=None,
+                    help="inprocess: the sampling interval (default 1); attribution: the profiler's (default its own)")
     ap.add_argument("--reps", type=int, default=3, help="attribution runs per sampler")
     ap.add_argument("--quick", action="store_true", help="short runs while developing (numbers not for the record)")
     ap.add_argument("--json", type=Path, help="merge the results into this JSON file")
@@ -409,9 +419,12 @@ def main() -> int:
             results["overhead"] = part_overhead(2 if args.quick else args.rounds, args.quick, tmp,
                                                args.workload or "")
         if args.part in ("inprocess", "all"):
-            results["inprocess"] = part_inprocess(2 if args.quick else args.pairs, tmp, args.workload or "")
+            results["inprocess"] = part_inprocess(2 if args.quick else args.pairs, tmp, args.workload or "",
+                                                  tuple(args.sampler or SAMPLERS), args.interval_ms or 1.0)
         if args.part in ("attribution", "all"):
-            results["attribution"] = part_attribution(1 if args.quick else args.reps, tmp)
+            results["attribution"] = part_attribution(1 if args.quick else args.reps, tmp,
+                                                      tuple(args.sampler or SAMPLERS),
+                                                      args.interval_ms)
         if args.part in ("references", "all"):
             results["references"] = part_references(tmp)
     finally:
@@ -422,7 +435,11 @@ def main() -> int:
     target = args.json
     if target is not None:
         old = json.loads(target.read_text()) if target.exists() else {}
-        old.update(results)
+        for part, got in results.items():  # merge per key: runs of one part with other options add up
+            if isinstance(got, dict) and isinstance(old.get(part), dict):
+                old[part].update(got)
+            else:
+                old[part] = got
         old.setdefault("meta", {})[args.part] = meta
         tmp_file = target.with_suffix(".tmp")
         tmp_file.write_text(json.dumps(old, indent=1) + "\n", encoding="utf-8")

@@ -67,6 +67,7 @@ def test_hot_line_ranks_above_cold_line_with_its_share(tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "out.json").read_text())
     by_line = {(ln["path"], ln["line"]): ln for ln in data["lines"]}
+    assert data["interval_ms"] == 5.0  # the default: 200 Hz
     hot = by_line[("prog.py", line_of(prog, "# HOT"))]
     cold = by_line[("prog.py", line_of(prog, "# COLD"))]
     assert data["lines"][0]["line"] == hot["line"]
@@ -82,8 +83,8 @@ def test_hot_line_ranks_above_cold_line_with_its_share(tmp_path):
 
 def test_json_schema_and_speedscope(tmp_path):
     write(tmp_path, "prog.py", HOT_COLD)
-    proc = profile(tmp_path, "--no-lint", "--json", "out/report.json", "--speedscope", "out/ss.json",
-                   "prog.py", "1")
+    proc = profile(tmp_path, "--no-lint", "--interval-ms", "1", "--json", "out/report.json", "--speedscope",
+                   "out/ss.json", "prog.py", "1")
     assert proc.returncode == 0, proc.stderr
     assert "Where the time goes (main thread)" in proc.stderr  # the report goes to stderr, the program keeps stdout
     data = json.loads((tmp_path / "out/report.json").read_text())
@@ -93,6 +94,7 @@ def test_json_schema_and_speedscope(tmp_path):
         assert isinstance(data[key], kind), key
     assert data["command"] == ["prog.py", "1"]
     assert data["samples"] > 10
+    assert data["interval_ms"] == 1.0
     for ln in data["lines"]:
         assert {"path", "line", "seconds", "share", "native_share", "code"} <= set(ln)
         assert not os.path.isabs(ln["path"])

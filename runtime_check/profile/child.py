@@ -97,7 +97,7 @@ def _lines(acc: LineAcc, cwd: str) -> list[LineStat]:
 def run(spec: dict[str, Any]) -> RawResult:
     cwd = os.path.abspath(spec.get("cwd") or os.getcwd())
     os.chdir(cwd)
-    interval = float(spec.get("interval_ms", 1.0)) / 1000.0
+    interval = float(spec.get("interval_ms", 5.0)) / 1000.0
     result = RawResult(command=list(spec.get("command", [])), python=platform.python_version(), cwd=cwd,
                        wall_seconds=0.0, samples=0, interval_ms=interval * 1000.0,
                        sampler=spec.get("sampler", "signal"), exit_code=0)
