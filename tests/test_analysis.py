@@ -11,7 +11,7 @@ import pytest
 from flake8_pyfast.analysis import Analysis
 from flake8_pyfast.analysis.alias import escapes_before
 from flake8_pyfast.analysis.kinds import PY_FLOAT
-from flake8_pyfast.checker import Settings
+from flake8_pyfast.checker import Settings, lint_source
 
 INTEREST = frozenset({ast.Call, ast.Assign, ast.If})
 
@@ -699,3 +699,32 @@ def test_unpacking_an_array_of_unknown_rank_says_nothing():
     an, tree = analyse(src)
     assert not an.kind(find(tree, "x", line=8)).known
     assert not an.kind(find(tree, "r", line=7)).known
+
+
+def test_a_walk_over_a_networks_submodules_is_not_a_hot_loop() -> None:
+    # `for m in net.modules():` visits each layer once (initialisation); a loop over parameters or a
+    # batch still repeats per call, and a per-step function stays hot whatever loop it holds
+    source = textwrap.dedent("""\
+        import numpy as np
+        import torch.nn as nn
+
+
+        def orthogonalize(net):
+            for m in net.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.orthogonal_(m.weight, gain=np.sqrt(2))
+            for name, child in net.named_children():
+                child.scale = np.sqrt(2)
+
+
+        def update(net, batch):
+            for p in net.parameters():
+                p.data.mul_(np.sqrt(0.5))
+
+
+        def step(self, net):
+            for m in net.modules():
+                m.gain = np.sqrt(2)
+    """)
+    found = sorted(f.line for f in lint_source(source) if f.code == "PYF101")
+    assert found == [15, 20]

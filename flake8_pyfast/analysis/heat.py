@@ -1,7 +1,8 @@
 """Heat: does a node run once, or every step?
 
-A node is hot when it sits in a ``for``/``while`` body, a ``while`` condition or a comprehension,
-or in a per-step function (``step``, ``forward``, ``_get_obs``, ... configurable), or in a function
+A node is hot when it sits in a ``for``/``while`` body (not a walk over a network's submodules:
+``for m in net.modules():`` visits each layer once), a ``while`` condition or a comprehension, or in
+a per-step function (``step``, ``forward``, ``_get_obs``, ... configurable), or in a function
 that one of those calls in the same module. Loops inside set-up functions (``__init__``,
 ``build_*``, ...) are not hot unless such a function is itself called from hot code. A torch
 module's ``reset()`` re-initialises parameters: run once, not a per-step method.
@@ -193,7 +194,7 @@ def node_heat(an: Analysis, node: ast.AST) -> str | None:
         and (fscope.setup or compile_patterns(an.settings.cold_functions).match(fscope.name) is not None)
     )
     if not cold:
-        loops = an.loops_of(stmt)
+        loops = [loop for loop in an.loops_of(stmt) if not _walks_submodules(loop)]
         if loops:
             return f"in a loop (line {loops[-1].lineno})"  # type: ignore[attr-defined]
         if isinstance(stmt, ast.While) and node is not stmt:
@@ -201,6 +202,17 @@ def node_heat(an: Analysis, node: ast.AST) -> str | None:
         if comp is not None:
             return f"in a comprehension (line {comp.node.lineno})"  # type: ignore[attr-defined]
     return fscope.hot_reason
+
+
+#: a loop over a network's submodules visits each layer once: weight initialisation, freezing, counting
+_SUBMODULE_WALKS = frozenset({"modules", "named_modules", "children", "named_children"})
+
+
+def _walks_submodules(loop: ast.AST) -> bool:
+    """``for m in net.modules():``: as often as its function runs, not a per-step repetition."""
+    it = loop.iter if isinstance(loop, ast.For | ast.AsyncFor) else None
+    return (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr in _SUBMODULE_WALKS
+            and not it.args and not it.keywords)
 
 
 def runs_once(an: Analysis, node: ast.AST) -> bool:
