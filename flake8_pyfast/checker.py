@@ -115,9 +115,8 @@ def _finish(found: list[Finding], active: Sequence[Rule], lines: Sequence[str] |
 
 def _with_cost(f: Finding, measure: FileMeasure, callees: bool) -> Finding:
     seconds = measure.seconds(f.line, f.end_line, callees)
-    share = seconds / measure.wall_seconds if measure.wall_seconds > 0 else 0.0
-    cost = measure.cost(f.line, f.end_line, callees)
-    return replace(f, message=f"{f.message} ({cost})", seconds=seconds, share=share)
+    share = measure.share(seconds)
+    return replace(f, message=f"{f.message} ({measure.cost(share)})", seconds=seconds, share=share)
 
 
 def lint_source(

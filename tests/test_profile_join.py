@@ -18,6 +18,7 @@ import pytest
 
 from flake8_pyfast.analysis.measured import PROFILE_PATH, measure_for, text_sha256
 from flake8_pyfast.checker import collect_sites, lint_tree
+from flake8_pyfast.rules.pyf303_forward_records_graph import ForwardRecordsGraph
 from runtime_check.profile import join
 
 # a helper module: nothing in it says what `a` holds or who calls `act` (another module, in a loop)
@@ -125,27 +126,8 @@ def test_findings_rank_by_seconds_and_estimate_the_saving(tmp_path):
     assert join.covered(found) == {("helper.py", 5), ("helper.py", 10), ("helper.py", 14)}
 
 
-ACTING = textwrap.dedent("""\
-    import torch
-    import torch.nn as nn
-
-
-    class QNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 2)
-
-        def forward(self, x):
-            return self.fc(x)
-
-
-    def run(env, steps: int):
-        q = QNet()
-        obs = env.reset()
-        for _ in range(steps):
-            action = q(torch.as_tensor(obs)).argmax().item()
-            obs, reward, done, info = env.step(action)
-""")
+# PYF303's own first bad example: a greedy Q-network action per env step, outside no_grad
+ACTING = ForwardRecordsGraph.bad[0].code
 
 
 def test_a_forward_finding_costs_its_call_with_the_users_own_callees(tmp_path):
@@ -153,9 +135,13 @@ def test_a_forward_finding_costs_its_call_with_the_users_own_callees(tmp_path):
     # no_grad fix speeds up the whole forward, so PYF303's cost counts both. Line 19's env.step is
     # not the user's code here (no callee time), and a rule about the line's own work counts only that.
     (tmp_path / "acting.py").write_text(ACTING)
+    lines = ACTING.splitlines()
+    call, body, env = (next(n for n, text in enumerate(lines, 1) if needle in text)
+                       for needle in ("action = q(", "return self.fc(x)", "env.step(action)"))
+    assert (call, body, env) == (18, 11, 19)  # the lines the comment above speaks of
     stats = [SimpleNamespace(path="acting.py", line=n, seconds=s, native_seconds=0.0)
-             for n, s in ((18, 0.1), (11, 2.0), (19, 0.5))]
-    under = [SimpleNamespace(path="acting.py", line=18, seconds=2.0, native_seconds=0.0)]
+             for n, s in ((call, 0.1), (body, 2.0), (env, 0.5))]
+    under = [SimpleNamespace(path="acting.py", line=call, seconds=2.0, native_seconds=0.0)]
     path = join.write_profile(tmp_path, ["acting.py"], 10.0, stats, under=under)
     stored = json.loads(path.read_text())["files"]["acting.py"]["lines"]
     assert stored["18"] == [0.1, 0.0, 2.0] and stored["11"] == [2.0, 0.0, 0.0]

@@ -362,15 +362,14 @@ RETURNED = "returned"
 #: or read again in a later iteration of a loop (``prev = x`` ... ``x - prev``)
 STORED = "stored"
 _ESCAPE_RANK = {LOCAL: 0, RETURNED: 1, STORED: 2}
-#: container methods that keep their argument (``list.insert`` only with its two arguments)
-_STORING_METHODS = frozenset({"append", "appendleft", "extend", "extendleft", "add", "put", "put_nowait",
-                              "push", "setdefault", "insert"})
-#: builtins whose result may be (or hold) their argument
-#: name prefixes of methods of unknown objects that keep what they are given (a replay buffer's
-#: ``add_sample``/``store_transition``, a path builder's ``add_all``, ``set_array_at_key``): an array
-#: passed to them may be kept past this step, so it must not become a reused buffer
+#: name prefixes of methods that keep what they are given: the containers' own (``append``,
+#: ``appendleft``, ``extend``, ``add``, ``put_nowait``, ``push``, ``setdefault``, ``insert``) and those
+#: of unknown objects (a replay buffer's ``add_sample``/``store_transition``, a path builder's
+#: ``add_all``, ``set_array_at_key``): an array passed to them may be kept past this step, so it must
+#: not become a reused buffer
 _STORING_PREFIXES = ("add", "append", "store", "push", "put", "insert", "set", "save", "record", "remember",
                      "register", "memorize", "cache", "extend", "enqueue", "write", "log")
+#: builtins whose result may be (or hold) their argument
 _PASSING_BUILTINS = frozenset({"min", "max", "list", "tuple", "zip", "enumerate", "reversed", "iter", "next",
                                "sorted", "dict", "set", "frozenset", "filter", "map"})
 _COPYING_METHODS = frozenset({"copy", "clone", "tolist", "item", "cpu_copy"})
@@ -592,8 +591,6 @@ def _escape_call(an: Analysis, call: ast.Call, node: ast.AST, came_from: ast.AST
     func = call.func
     if isinstance(func, ast.Attribute):
         meth = func.attr
-        if meth in _STORING_METHODS and not (meth == "insert" and len(call.args) != 2):
-            return STORED
         if meth == "update" and (isinstance(node, ast.keyword) or isinstance(came_from, ast.Dict)
                                  or isinstance(node, ast.Dict)):
             return STORED  # ``d.update({"k": x})``

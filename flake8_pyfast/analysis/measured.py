@@ -143,10 +143,13 @@ class FileMeasure:
         own = sum(self.line_seconds.get(n, 0.0) for n in span)
         return own + sum(self.line_under.get(n, 0.0) for n in span) if callees else own
 
-    def cost(self, line: int, end_line: int, callees: bool = False) -> str:
-        """``"3.4% of the profiled run"``: the share of the run's wall time on those lines."""
-        seconds = self.seconds(line, end_line, callees)
-        share = seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
+    def share(self, seconds: float) -> float:
+        """``seconds`` as a share of the run's wall time."""
+        return seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @staticmethod
+    def cost(share: float) -> str:
+        """``"3.4% of the profiled run"`` for a share of the run's wall time."""
         if share < 0.001:
             return "<0.1% of the profiled run"
         return f"{share:.1%} of the profiled run"
